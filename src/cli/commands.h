@@ -1,0 +1,18 @@
+/*
+ * commands.h - the subcommands of the trustnet binary.
+ *
+ * Each returns the process exit status: 0 success (or "trusted"),
+ * 1 refused / operation failed, 2 bad usage or cannot run.
+ */
+#ifndef TN_CLI_COMMANDS_H
+#define TN_CLI_COMMANDS_H
+
+#define TN_EXIT_OK 0
+#define TN_EXIT_REFUSED 1
+#define TN_EXIT_USAGE 2
+
+int cmd_ca(int argc, char **argv);    /* src/cli/cmd_ca.c    */
+int cmd_cert(int argc, char **argv);  /* src/cli/cmd_cert.c  */
+int cmd_check(int argc, char **argv); /* src/cli/cmd_check.c */
+
+#endif

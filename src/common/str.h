@@ -1,0 +1,26 @@
+/*
+ * str.h - bounded string helpers.  Every copy reports truncation, so a
+ * caller can never silently act on a shortened name or path.
+ */
+#ifndef TN_COMMON_STR_H
+#define TN_COMMON_STR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Copy src into dst (size dstsize, always NUL-terminated).
+ * Returns 0, or -1 if src did not fit (dst then holds a truncated copy). */
+int tn_strlcpy(char *dst, const char *src, size_t dstsize);
+
+/* snprintf that returns 0, or -1 on truncation or encoding error. */
+int tn_snprintf(char *dst, size_t dstsize, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Append formatted text at the end of dst; -1 on truncation. */
+int tn_appendf(char *dst, size_t dstsize, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* ASCII-only case-insensitive comparison of two counted strings. */
+bool tn_ascii_caseeq(const char *a, size_t alen, const char *b, size_t blen);
+
+#endif
