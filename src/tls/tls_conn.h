@@ -1,0 +1,82 @@
+/*
+ * tls_conn.h - TLS configurations and connections: the only way trustnet
+ * makes TLS.  Shaped after libtls: a shared configuration (tls_config) and
+ * a per-connection object (tls_conn) that upgrades an existing socket, so
+ * STARTTLS is the same call as a TLS listener.
+ *
+ * Secure by default: the policy of tls_policy.h, verification of the peer
+ * on every client connection, a one-line reason for every verdict.
+ * Non-blocking sockets work: calls return TLS_IO_WANT_READ/WRITE.
+ */
+#ifndef TN_TLS_CONN_H
+#define TN_TLS_CONN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "common/err.h"
+#include "tls/tls_trust.h"
+#include "tls/tls_verify.h"
+
+#define TLS_MAX_IDENTITIES 16
+
+typedef struct tls_config tls_config;
+typedef struct tls_conn tls_conn;
+
+enum tls_side { TLS_SIDE_CLIENT, TLS_SIDE_SERVER };
+
+enum tls_client_auth {
+    TLS_CLIENT_CERT_NONE,     /* do not ask clients for a certificate */
+    TLS_CLIENT_CERT_OPTIONAL, /* ask; verify one if given (shared listener) */
+    TLS_CLIENT_CERT_REQUIRED, /* mutual TLS: no valid certificate, no session */
+};
+
+enum tls_io { TLS_IO_OK, TLS_IO_WANT_READ, TLS_IO_WANT_WRITE, TLS_IO_CLOSED, TLS_IO_ERROR };
+
+tls_config *tls_config_new(enum tls_side side, tn_err *err);
+void tls_config_free(tls_config *cfg);
+
+/* Our certificate (PEM chain, leaf first) and key.  A server may have
+ * several: the first is the default, the others are chosen when the
+ * client's SNI names them.  A client uses one for mutual TLS. */
+int tls_config_add_identity(tls_config *cfg, const char *cert_file, const char *key_file,
+                            tn_err *err);
+
+/* The store that peers are verified against (borrowed, must outlive cfg). */
+void tls_config_set_trust(tls_config *cfg, tls_trust *trust);
+void tls_config_set_client_auth(tls_config *cfg, enum tls_client_auth mode);
+
+/* Start TLS on a connected socket fd (not closed by tls_conn_free).  A
+ * client sends expect->name as SNI (unless it is an IP literal) and checks
+ * the server against it; a server checks client certificates with
+ * expect (role TLS_PEER_CLIENT; name NULL to accept any name). */
+tls_conn *tls_conn_new_client(tls_config *cfg, int fd, const struct tls_expect *expect,
+                              tn_err *err);
+tls_conn *tls_conn_new_server(tls_config *cfg, int fd, const struct tls_expect *expect,
+                              tn_err *err);
+void tls_conn_free(tls_conn *conn);
+
+enum tls_io tls_conn_handshake(tls_conn *conn);
+enum tls_io tls_conn_read(tls_conn *conn, void *buf, size_t len, size_t *got);
+enum tls_io tls_conn_write(tls_conn *conn, const void *buf, size_t len, size_t *put);
+/* Send close_notify (best effort). */
+void tls_conn_close(tls_conn *conn);
+
+/* Connection facts, valid after the handshake. */
+const char *tls_conn_version(const tls_conn *conn);   /* "TLSv1.3" */
+const char *tls_conn_cipher(const tls_conn *conn);    /* "TLS_AES_256_GCM_SHA384" */
+const char *tls_conn_group(const tls_conn *conn);     /* "X25519" */
+bool tls_conn_forward_secret(const tls_conn *conn);
+/* The verdict on the peer's certificate (also after a failed handshake). */
+const struct tls_verdict *tls_conn_verdict(const tls_conn *conn);
+/* Why the handshake failed: the verdict's reason or the protocol problem,
+ * e.g. "peer offered only TLS 1.1". */
+const char *tls_conn_failure(const tls_conn *conn);
+/* The peer's leaf certificate, or NULL (borrowed). */
+X509 *tls_conn_peer_cert(const tls_conn *conn);
+
+/* The one log line for this connection: peer address, TLS version,
+ * cipher, peer certificate and verdict with its reason. */
+void tls_conn_describe(const tls_conn *conn, const char *peer_addr, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,40 @@
+/*
+ * tls_internal.h - state shared by the files of src/tls/ only.
+ */
+#ifndef TN_TLS_INTERNAL_H
+#define TN_TLS_INTERNAL_H
+
+#include <openssl/ssl.h>
+
+#include "tls/tls_conn.h"
+
+struct tls_identity {
+    SSL_CTX *ctx; /* context presenting this certificate */
+    X509 *leaf;   /* its leaf, for SNI matching */
+};
+
+struct tls_config {
+    enum tls_side side;
+    SSL_CTX *ctx; /* base context; holds the first identity */
+    struct tls_identity ids[TLS_MAX_IDENTITIES];
+    size_t n_ids;
+    tls_trust *trust;
+    enum tls_client_auth client_auth;
+};
+
+/* One connection; see tls_conn.h. */
+struct tls_conn {
+    SSL *ssl;
+    struct tls_expect expect;
+    char expect_name[256];
+    struct tls_verdict verdict;
+    int peer_record_version; /* lowest record version the peer sent */
+    int peer_hello_version;  /* a client's ClientHello legacy_version */
+    char peer_alert[64];     /* alert the peer sent, if any */
+    char failure[TLS_REASON_MAX];
+};
+
+/* Make a server context pick its certificate by the client's SNI. */
+void tls_sni_install(tls_config *cfg);
+
+#endif

@@ -1,0 +1,210 @@
+/* tls_io.c - handshake, reading and writing, and the facts of a finished
+ * or failed handshake (see tls_conn.h). */
+#include "tls/tls_internal.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include <openssl/err.h>
+
+#include "common/str.h"
+#include "tls/tls_policy.h"
+#include "tls/x509_text.h"
+
+static bool peer_too_old(const tls_conn *conn, int *version)
+{
+    /* A server sees the client's highest version in its ClientHello; a
+     * client sees the version of the records (alerts) an old server sends. */
+    int v = conn->peer_hello_version ? conn->peer_hello_version : conn->peer_record_version;
+    *version = v;
+    return v >= SSL3_VERSION - 0x100 && v < TLS1_2_VERSION && v != 0;
+}
+
+static void explain_library_error(tls_conn *conn, unsigned long code)
+{
+    char *out = conn->failure;
+    size_t len = sizeof conn->failure;
+    switch (ERR_GET_REASON(code)) {
+    case SSL_R_NO_SHARED_CIPHER:
+        tn_strlcpy(out, "no cipher suite in common: peer offers no forward-secret AEAD "
+                   "suite", len);
+        return;
+    case SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE:
+        tn_strlcpy(out, "no client certificate presented (mutual TLS required)", len);
+        return;
+    case SSL_R_NO_SUITABLE_KEY_SHARE:
+    case SSL_R_NO_SHARED_GROUPS:
+        tn_strlcpy(out, "no key exchange group in common (we accept X25519, P-256, P-384)",
+                   len);
+        return;
+    case SSL_R_WRONG_VERSION_NUMBER:
+    case SSL_R_UNKNOWN_PROTOCOL:
+    case SSL_R_HTTP_REQUEST:
+        tn_strlcpy(out, "peer does not speak TLS", len);
+        return;
+    }
+    char text[256];
+    ERR_error_string_n(code, text, sizeof text);
+    tn_snprintf(out, len, "handshake failed: %s", text);
+}
+
+/* Name the one reason this handshake failed, most specific first. */
+static void explain_failure(tls_conn *conn, int ssl_error)
+{
+    int version;
+    unsigned long code = ERR_peek_error();
+    if (conn->verdict.decided && !conn->verdict.trusted)
+        tn_strlcpy(conn->failure, conn->verdict.reason, sizeof conn->failure);
+    else if (peer_too_old(conn, &version))
+        tn_snprintf(conn->failure, sizeof conn->failure, "peer offered only %s",
+                    tls_policy_version_name(version));
+    else if (conn->peer_alert[0] != '\0')
+        tn_snprintf(conn->failure, sizeof conn->failure,
+                    "peer refused the handshake (alert: %s)", conn->peer_alert);
+    else if (code != 0)
+        explain_library_error(conn, code);
+    else if (ssl_error == SSL_ERROR_SYSCALL && errno != 0)
+        tn_snprintf(conn->failure, sizeof conn->failure, "handshake failed: %s",
+                    strerror(errno));
+    else
+        tn_strlcpy(conn->failure, "peer closed the connection during the handshake",
+                   sizeof conn->failure);
+    ERR_clear_error();
+}
+
+static enum tls_io io_result(tls_conn *conn, int ret)
+{
+    int e = SSL_get_error(conn->ssl, ret);
+    switch (e) {
+    case SSL_ERROR_WANT_READ: return TLS_IO_WANT_READ;
+    case SSL_ERROR_WANT_WRITE: return TLS_IO_WANT_WRITE;
+    case SSL_ERROR_ZERO_RETURN: return TLS_IO_CLOSED;
+    default:
+        if (!SSL_is_init_finished(conn->ssl))
+            explain_failure(conn, e);
+        ERR_clear_error();
+        return TLS_IO_ERROR;
+    }
+}
+
+enum tls_io tls_conn_handshake(tls_conn *conn)
+{
+    ERR_clear_error();
+    errno = 0;
+    int ret = SSL_do_handshake(conn->ssl);
+    if (ret != 1)
+        return io_result(conn, ret);
+    /* A client always verifies; a server verified a certificate if one came. */
+    if (SSL_is_server(conn->ssl) == 0 && !conn->verdict.trusted) {
+        tn_strlcpy(conn->failure, "peer certificate was not verified", sizeof conn->failure);
+        return TLS_IO_ERROR;
+    }
+    return TLS_IO_OK;
+}
+
+enum tls_io tls_conn_read(tls_conn *conn, void *buf, size_t len, size_t *got)
+{
+    *got = 0;
+    ERR_clear_error();
+    int ret = SSL_read_ex(conn->ssl, buf, len, got);
+    return ret == 1 ? TLS_IO_OK : io_result(conn, ret);
+}
+
+enum tls_io tls_conn_write(tls_conn *conn, const void *buf, size_t len, size_t *put)
+{
+    *put = 0;
+    ERR_clear_error();
+    int ret = SSL_write_ex(conn->ssl, buf, len, put);
+    return ret == 1 ? TLS_IO_OK : io_result(conn, ret);
+}
+
+void tls_conn_close(tls_conn *conn)
+{
+    ERR_clear_error();
+    if (SSL_is_init_finished(conn->ssl))
+        SSL_shutdown(conn->ssl);
+    ERR_clear_error();
+}
+
+const char *tls_conn_version(const tls_conn *conn)
+{
+    return SSL_get_version(conn->ssl);
+}
+
+const char *tls_conn_cipher(const tls_conn *conn)
+{
+    const char *name = SSL_get_cipher_name(conn->ssl);
+    return name ? name : "(none)";
+}
+
+const char *tls_conn_group(const tls_conn *conn)
+{
+    int nid = SSL_get_negotiated_group(conn->ssl);
+    const char *name = nid > 0 ? SSL_group_to_name(conn->ssl, nid) : NULL;
+    return name ? name : "(none)";
+}
+
+bool tls_conn_forward_secret(const tls_conn *conn)
+{
+    const SSL_CIPHER *c = SSL_get_current_cipher(conn->ssl);
+    if (c == NULL)
+        return false;
+    int kx = SSL_CIPHER_get_kx_nid(c);
+    /* TLS 1.3 suites have kx "any": without resumption it is always (EC)DHE. */
+    return kx == NID_kx_ecdhe || kx == NID_kx_dhe || kx == NID_kx_any;
+}
+
+const struct tls_verdict *tls_conn_verdict(const tls_conn *conn)
+{
+    return &conn->verdict;
+}
+
+const char *tls_conn_failure(const tls_conn *conn)
+{
+    return conn->failure[0] ? conn->failure : "no failure";
+}
+
+X509 *tls_conn_peer_cert(const tls_conn *conn)
+{
+    return SSL_get0_peer_certificate(conn->ssl);
+}
+
+static void describe_peer_cert(const tls_conn *conn, char *buf, size_t len)
+{
+    X509 *peer = tls_conn_peer_cert(conn);
+    const STACK_OF(X509) *chain = conn->verdict.chain;
+    if (peer == NULL && chain != NULL && sk_X509_num(chain) > 0)
+        peer = sk_X509_value(chain, 0);
+    if (peer == NULL) {
+        tn_strlcpy(buf, "none", len);
+        return;
+    }
+    char subject[256], sans[256];
+    x509_text_short_name(X509_get_subject_name(peer), subject, sizeof subject);
+    x509_text_sans(peer, sans, sizeof sans);
+    tn_snprintf(buf, len, "\"%s\" [%s]", subject, sans);
+}
+
+void tls_conn_describe(const tls_conn *conn, const char *peer_addr, char *buf, size_t len)
+{
+    char cert[560];
+    describe_peer_cert(conn, cert, sizeof cert);
+    const struct tls_verdict *v = &conn->verdict;
+    bool up = SSL_is_init_finished(conn->ssl) && conn->failure[0] == '\0';
+    const char *verdict;
+    const char *reason;
+    if (!up) {
+        verdict = "refused";
+        reason = tls_conn_failure(conn);
+    } else if (v->decided) {
+        verdict = v->trusted ? "trusted" : "refused";
+        reason = v->reason;
+    } else {
+        verdict = "accepted";
+        reason = "no client certificate";
+    }
+    tn_snprintf(buf, len, "peer=%s tls=%s cipher=%s group=%s cert=%s verdict=%s: %s",
+                peer_addr, up ? tls_conn_version(conn) : "-",
+                up ? tls_conn_cipher(conn) : "-", up ? tls_conn_group(conn) : "-", cert,
+                verdict, reason);
+}

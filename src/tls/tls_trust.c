@@ -1,0 +1,186 @@
+/* tls_trust.c - named trust stores with CRLs (see tls_trust.h). */
+#include "tls/tls_trust.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <openssl/x509v3.h>
+
+#include "common/str.h"
+#include "tls/x509_load.h"
+
+struct file_stamp {
+    char path[4096];
+    dev_t dev;
+    ino_t ino;
+    off_t size;
+    struct timespec mtime;
+};
+
+struct tls_trust {
+    char name[128];
+    struct file_stamp ca;
+    struct file_stamp crls[TLS_TRUST_MAX_CRLS];
+    size_t n_crl;
+    X509_STORE *store;
+    STACK_OF(X509) *cas;
+};
+
+static int stamp_file(struct file_stamp *f, tn_err *err)
+{
+    struct stat st;
+    if (stat(f->path, &st) < 0)
+        return tn_errf(err, "%s: %s", f->path, strerror(errno));
+    f->dev = st.st_dev;
+    f->ino = st.st_ino;
+    f->size = st.st_size;
+    f->mtime = st.st_mtim;
+    return 0;
+}
+
+static bool file_changed(const struct file_stamp *f)
+{
+    struct stat st;
+    if (stat(f->path, &st) < 0)
+        return true; /* vanished: try (and fail) to reload, keep the old store */
+    return st.st_dev != f->dev || st.st_ino != f->ino || st.st_size != f->size ||
+           st.st_mtim.tv_sec != f->mtime.tv_sec || st.st_mtim.tv_nsec != f->mtime.tv_nsec;
+}
+
+static int add_cas(X509_STORE *store, const STACK_OF(X509) *cas, const char *path, tn_err *err)
+{
+    for (int i = 0; i < sk_X509_num(cas); i++) {
+        X509 *ca = sk_X509_value(cas, i);
+        /* A leaf in a CA bundle is a configuration error, not a trust anchor. */
+        if (X509_check_ca(ca) == 0) {
+            char subject[256];
+            X509_NAME_oneline(X509_get_subject_name(ca), subject, sizeof subject);
+            return tn_errf(err, "%s: certificate %d (%s) is not a CA certificate", path,
+                           i + 1, subject);
+        }
+        if (!X509_STORE_add_cert(store, ca))
+            return tn_errf(err, "%s: cannot add certificate %d", path, i + 1);
+    }
+    return 0;
+}
+
+static int add_crls(X509_STORE *store, const char *path, tn_err *err)
+{
+    STACK_OF(X509_CRL) *crls = x509_load_crl_file(path, err);
+    if (crls == NULL)
+        return -1;
+    int rc = 0;
+    for (int i = 0; i < sk_X509_CRL_num(crls) && rc == 0; i++)
+        if (!X509_STORE_add_crl(store, sk_X509_CRL_value(crls, i)))
+            rc = tn_errf(err, "%s: cannot add CRL %d", path, i + 1);
+    sk_X509_CRL_pop_free(crls, X509_CRL_free);
+    return rc;
+}
+
+/* Build a fresh store from the files; install it only if all of it loads. */
+static int load_store(tls_trust *t, tn_err *err)
+{
+    /* Stamp before reading: a file replaced while we read it is then seen
+     * as changed by the next check, never missed. */
+    STACK_OF(X509) *cas = NULL;
+    X509_STORE *store = NULL;
+    int rc = stamp_file(&t->ca, err);
+    if (rc == 0 && (cas = x509_load_chain_file(t->ca.path, err)) == NULL)
+        rc = -1;
+    if (rc == 0 && (store = X509_STORE_new()) == NULL)
+        rc = tn_errf(err, "out of memory");
+    rc = rc < 0 ? rc : add_cas(store, cas, t->ca.path, err);
+    for (size_t i = 0; rc == 0 && i < t->n_crl; i++) {
+        rc = stamp_file(&t->crls[i], err);
+        rc = rc < 0 ? rc : add_crls(store, t->crls[i].path, err);
+    }
+    if (rc == 0 && t->n_crl > 0)
+        X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL);
+    if (rc < 0) {
+        X509_STORE_free(store);
+        sk_X509_pop_free(cas, X509_free);
+        return -1;
+    }
+    X509_STORE_free(t->store);
+    sk_X509_pop_free(t->cas, X509_free);
+    t->store = store;
+    t->cas = cas;
+    return 0;
+}
+
+tls_trust *tls_trust_new(const char *name, const char *ca_file,
+                         const char *const *crl_files, size_t n_crl, tn_err *err)
+{
+    if (n_crl > TLS_TRUST_MAX_CRLS) {
+        tn_errf(err, "trust store %s: too many CRL files (%zu, limit %d)", name, n_crl,
+                TLS_TRUST_MAX_CRLS);
+        return NULL;
+    }
+    tls_trust *t = calloc(1, sizeof *t);
+    if (t == NULL) {
+        tn_errf(err, "out of memory");
+        return NULL;
+    }
+    int rc = tn_strlcpy(t->name, name, sizeof t->name);
+    rc |= tn_strlcpy(t->ca.path, ca_file, sizeof t->ca.path);
+    for (size_t i = 0; i < n_crl; i++)
+        rc |= tn_strlcpy(t->crls[i].path, crl_files[i], sizeof t->crls[i].path);
+    t->n_crl = n_crl;
+    if (rc != 0) {
+        tn_errf(err, "trust store %s: name or path too long", name);
+        free(t);
+        return NULL;
+    }
+    if (load_store(t, err) < 0) {
+        free(t);
+        return NULL;
+    }
+    return t;
+}
+
+void tls_trust_free(tls_trust *t)
+{
+    if (t == NULL)
+        return;
+    X509_STORE_free(t->store);
+    sk_X509_pop_free(t->cas, X509_free);
+    free(t);
+}
+
+int tls_trust_reload_if_changed(tls_trust *t, bool *reloaded, tn_err *err)
+{
+    bool changed = file_changed(&t->ca);
+    for (size_t i = 0; i < t->n_crl && !changed; i++)
+        changed = file_changed(&t->crls[i]);
+    if (reloaded != NULL)
+        *reloaded = false;
+    if (!changed)
+        return 0;
+    if (load_store(t, err) < 0)
+        return -1;
+    if (reloaded != NULL)
+        *reloaded = true;
+    return 0;
+}
+
+X509_STORE *tls_trust_store(const tls_trust *t)
+{
+    return t->store;
+}
+
+const STACK_OF(X509) *tls_trust_cas(const tls_trust *t)
+{
+    return t->cas;
+}
+
+const char *tls_trust_name(const tls_trust *t)
+{
+    return t->name;
+}
+
+bool tls_trust_checks_revocation(const tls_trust *t)
+{
+    return t->n_crl > 0;
+}
