@@ -18,6 +18,8 @@
 
 #define DEFAULT_CA_FILE "/etc/ssl/certs/ca-certificates.crt"
 #define MAX_CRLS TLS_TRUST_MAX_CRLS
+/* How long to wait for a server's post-handshake refusal (TLS 1.3). */
+#define CONFIRM_WAIT_MS 300
 
 static const char help_text[] =
     "usage: trustnet check [OPTIONS] HOST:PORT\n"
@@ -173,13 +175,17 @@ static int parse_args(int argc, char **argv, struct check_opts *o, bool *help)
     return 0;
 }
 
-/* A fresh TCP connection, through STARTTLS when asked; -1 on failure. */
-static int open_transport(const struct check_opts *o, tn_err *err)
+/* A fresh TCP connection, through STARTTLS when asked; -1 on failure.
+ * *refused says the peer answered but its STARTTLS dialogue was refused
+ * (no STARTTLS, response injection) rather than unreachable. */
+static int open_transport(const struct check_opts *o, bool *refused, tn_err *err)
 {
+    *refused = false;
     int fd = net_connect(o->host, o->port, o->timeout_ms, err);
     if (fd < 0)
         return -1;
     if (o->starttls_smtp && smtp_starttls_client(fd, "check.trustnet.invalid", err) < 0) {
+        *refused = true;
         close(fd);
         return -1;
     }
@@ -225,7 +231,8 @@ static void print_session(const tls_conn *conn)
 static void refine_with_probe(const struct check_opts *o, char *reason, size_t len)
 {
     tn_err err;
-    int fd = open_transport(o, &err);
+    bool refused;
+    int fd = open_transport(o, &refused, &err);
     if (fd < 0)
         return;
     struct tls_probe_result r;
@@ -278,7 +285,14 @@ static int check_endpoint(const struct check_opts *o)
     const char *ca = o->ca_file ? o->ca_file : DEFAULT_CA_FILE;
     tls_trust *trust = tls_trust_new("check", ca, o->crls, o->n_crl, &err);
     tls_config *cfg = trust ? client_config(o, trust, &err) : NULL;
-    int fd = cfg ? open_transport(o, &err) : -1;
+    bool refused = false;
+    int fd = cfg ? open_transport(o, &refused, &err) : -1;
+    if (refused) {
+        printf("verdict: refused: %s\n", err.msg);
+        tls_config_free(cfg);
+        tls_trust_free(trust);
+        return TN_EXIT_REFUSED;
+    }
     if (fd < 0) {
         fprintf(stderr, "trustnet check: %s\n", err.msg);
         tls_config_free(cfg);
@@ -297,7 +311,8 @@ static int check_endpoint(const struct check_opts *o)
     if (conn == NULL) {
         fprintf(stderr, "trustnet check: %s\n", err.msg);
     } else {
-        bool up = tls_conn_handshake(conn) == TLS_IO_OK;
+        bool up = tls_conn_handshake(conn) == TLS_IO_OK &&
+                  tls_conn_confirm(conn, CONFIRM_WAIT_MS) == TLS_IO_OK;
         rc = report(o, conn, up);
         if (up)
             tls_conn_close(conn);

@@ -33,7 +33,8 @@ static void watch_messages(int write_p, int version, int content_type, const voi
 
 static void watch_alerts(const SSL *ssl, int where, int ret)
 {
-    if (!(where & SSL_CB_READ_ALERT))
+    /* SSL_CB_READ_ALERT is two bits: both must be set (not our own alert). */
+    if ((where & SSL_CB_READ_ALERT) != SSL_CB_READ_ALERT)
         return;
     tls_conn *conn = SSL_get_app_data(ssl);
     if (conn != NULL && conn->peer_alert[0] == '\0')

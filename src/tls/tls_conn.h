@@ -59,6 +59,11 @@ void tls_conn_free(tls_conn *conn);
 enum tls_io tls_conn_handshake(tls_conn *conn);
 enum tls_io tls_conn_read(tls_conn *conn, void *buf, size_t len, size_t *got);
 enum tls_io tls_conn_write(tls_conn *conn, const void *buf, size_t len, size_t *put);
+/* After a client handshake: wait up to timeout_ms for the server's first
+ * bytes or alert.  In TLS 1.3 a server judges our client certificate after
+ * our handshake has finished, so its refusal arrives here.  TLS_IO_OK when
+ * no refusal came (failure reason set otherwise). */
+enum tls_io tls_conn_confirm(tls_conn *conn, int timeout_ms);
 /* Send close_notify (best effort). */
 void tls_conn_close(tls_conn *conn);
 

@@ -3,6 +3,7 @@
 #include "tls/tls_internal.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <string.h>
 
 #include <openssl/err.h>
@@ -36,6 +37,9 @@ static void explain_library_error(tls_conn *conn, unsigned long code)
     case SSL_R_NO_SHARED_GROUPS:
         tn_strlcpy(out, "no key exchange group in common (we accept X25519, P-256, P-384)",
                    len);
+        return;
+    case SSL_R_UNEXPECTED_EOF_WHILE_READING:
+        tn_strlcpy(out, "peer closed the connection during the handshake", len);
         return;
     case SSL_R_WRONG_VERSION_NUMBER:
     case SSL_R_UNKNOWN_PROTOCOL:
@@ -116,6 +120,29 @@ enum tls_io tls_conn_write(tls_conn *conn, const void *buf, size_t len, size_t *
     ERR_clear_error();
     int ret = SSL_write_ex(conn->ssl, buf, len, put);
     return ret == 1 ? TLS_IO_OK : io_result(conn, ret);
+}
+
+enum tls_io tls_conn_confirm(tls_conn *conn, int timeout_ms)
+{
+    struct pollfd pfd = {.fd = SSL_get_fd(conn->ssl), .events = POLLIN};
+    if (SSL_pending(conn->ssl) > 0 || poll(&pfd, 1, timeout_ms) <= 0)
+        return TLS_IO_OK;
+    char byte;
+    size_t got;
+    ERR_clear_error();
+    if (SSL_peek_ex(conn->ssl, &byte, 1, &got) == 1)
+        return TLS_IO_OK;
+    int e = SSL_get_error(conn->ssl, 0);
+    if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_ZERO_RETURN)
+        return TLS_IO_OK;
+    if (conn->peer_alert[0] != '\0')
+        tn_snprintf(conn->failure, sizeof conn->failure,
+                    "peer refused us after the handshake (alert: %s)", conn->peer_alert);
+    else
+        tn_strlcpy(conn->failure, "peer dropped the connection after the handshake",
+                   sizeof conn->failure);
+    ERR_clear_error();
+    return TLS_IO_ERROR;
 }
 
 void tls_conn_close(tls_conn *conn)

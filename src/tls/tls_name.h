@@ -24,11 +24,12 @@
 
 enum tls_name_rules { TLS_NAME_EXACT, TLS_NAME_WILDCARD, TLS_NAME_SIP };
 
+/* Ordered from the most to the least telling outcome. */
 enum tls_name_match {
     TLS_NAME_MATCH,
-    TLS_NAME_NO_MATCH,
     TLS_NAME_WILDCARD_REFUSED, /* would match, but wildcards are not allowed */
     TLS_NAME_BAD_PATTERN,      /* the presented name is not a usable pattern */
+    TLS_NAME_NO_MATCH,
 };
 
 /* Compare one presented DNS-ID (pattern, plen bytes, not NUL-terminated)

@@ -228,9 +228,12 @@ static int verify_callback(int preverify_ok, X509_STORE_CTX *store_ctx)
     int depth = X509_STORE_CTX_get_error_depth(store_ctx);
     X509 *cert = X509_STORE_CTX_get_current_cert(store_ctx);
     if (!preverify_ok) {
-        tls_verify_reason(X509_STORE_CTX_get_error(store_ctx), cert, depth,
-                          X509_STORE_CTX_get0_current_crl(store_ctx), v->reason,
-                          sizeof v->reason);
+        int error = X509_STORE_CTX_get_error(store_ctx);
+        tls_verify_reason(error, cert, depth, X509_STORE_CTX_get0_current_crl(store_ctx),
+                          v->reason, sizeof v->reason);
+        /* OpenSSL's purpose check runs first; name the missing usage. */
+        if (error == X509_V_ERR_INVALID_PURPOSE && depth == 0)
+            tls_verify_key_usage(cert, vc->expect->role, v->reason, sizeof v->reason);
         return refuse(v, store_ctx, depth, X509_STORE_CTX_get_error(store_ctx));
     }
     return depth == 0 ? judge_leaf(vc, store_ctx, cert) : 1;
