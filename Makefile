@@ -40,31 +40,38 @@ build: $(BUILD)/trustnet $(UNIT_BIN) $(TOOL_BIN)
 deps:
 	@./scripts/install-deps.sh $(DEB_PKGS)
 
+# V=1 shows full compiler command lines.
+Q := $(if $(V),,@)
+
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
 $(BUILD)/libtrustnet.a: $(LIB_OBJ)
 	@rm -f $@
-	ar rcs $@ $^
+	$(Q)ar rcs $@ $^
 
 $(BUILD)/trustnet: $(MAIN_OBJ) $(BUILD)/libtrustnet.a
-	$(CC) $(CFLAGS) $(LDFLAGS_EXTRA) -o $@ $^ $(LDLIBS)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS_EXTRA) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/test_%: tests/unit/test_%.c $(BUILD)/libtrustnet.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS_EXTRA) -o $@ $< $(BUILD)/libtrustnet.a $(LDLIBS) -lcmocka
+	@$(if $(Q),echo "  TEST    $@")
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS_EXTRA) -o $@ $< $(BUILD)/libtrustnet.a $(LDLIBS) -lcmocka
 
 $(BUILD)/tests/%: tests/tools/%.c $(BUILD)/libtrustnet.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS_EXTRA) -o $@ $< $(BUILD)/libtrustnet.a $(LDLIBS)
+	@$(if $(Q),echo "  TOOL    $@")
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS_EXTRA) -o $@ $< $(BUILD)/libtrustnet.a $(LDLIBS)
 
 asan: deps
-	$(MAKE) build BUILD=build/asan CFLAGS_EXTRA="$(SAN)" LDFLAGS_EXTRA="-fsanitize=address,undefined"
+	@$(MAKE) --no-print-directory build BUILD=build/asan CFLAGS_EXTRA="$(SAN)" LDFLAGS_EXTRA="-fsanitize=address,undefined"
 
 check: deps
-	$(MAKE) build
-	$(MAKE) asan
+	@$(MAKE) --no-print-directory build
+	@$(MAKE) --no-print-directory asan
 	@./tests/run.sh build build/asan
 
 run: all

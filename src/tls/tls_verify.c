@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include <openssl/crypto.h>
 #include <openssl/x509v3.h>
 
 #include "common/str.h"
@@ -16,6 +17,7 @@ struct verify_ctx {
 };
 
 static int ex_index = -1;
+static CRYPTO_ONCE ex_index_once = CRYPTO_ONCE_STATIC_INIT;
 
 /* "Corp Enterprise CA" for CN=Corp Enterprise CA, else the whole name. */
 static void name_for_humans(const X509_NAME *name, char *buf, size_t len)
@@ -245,11 +247,16 @@ static void free_verify_ctx(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx
     OPENSSL_free(ptr);
 }
 
+static void alloc_ex_index(void)
+{
+    ex_index = SSL_get_ex_new_index(0, NULL, NULL, NULL, free_verify_ctx);
+}
+
 int tls_verify_arm(SSL *ssl, X509_STORE *store, bool checks_revocation,
                    const struct tls_expect *expect, struct tls_verdict *verdict)
 {
-    if (ex_index < 0)
-        ex_index = SSL_get_ex_new_index(0, NULL, NULL, NULL, free_verify_ctx);
+    /* Workers arm connections concurrently: allocate the index once. */
+    CRYPTO_THREAD_run_once(&ex_index_once, alloc_ex_index);
     struct verify_ctx *vc = OPENSSL_zalloc(sizeof *vc);
     if (ex_index < 0 || vc == NULL) {
         OPENSSL_free(vc);

@@ -25,7 +25,9 @@ void x509_text_name(const X509_NAME *name, char *buf, size_t len)
         BIO_free(bio);
         return;
     }
-    unsigned long flags = XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB;
+    /* RFC 2253 order and escaping, but ", " between parts and UTF-8 kept. */
+    unsigned long flags = (XN_FLAG_RFC2253 & ~XN_FLAG_SEP_MASK & ~ASN1_STRFLGS_ESC_MSB) |
+                          XN_FLAG_SEP_CPLUS_SPC;
     if (X509_NAME_print_ex(bio, name, 0, flags) >= 0)
         bio_to_buf(bio, buf, len);
     BIO_free(bio);

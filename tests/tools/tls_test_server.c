@@ -7,7 +7,8 @@
  * usage: tls_test_server PORT [--cert C --key K]... [--ca CA [--crl CRL]]
  *                        [--client-auth none|optional|required] [--max N]
  * Listens on 127.0.0.1:PORT, serves at most N (default 100) connections
- * one at a time: handshake, log line on stderr, "hello\n", close.
+ * one at a time: handshake, log line on stderr, "hello\n", close.  The
+ * trust store is reloaded (if its files changed) after each accept.
  */
 #include <netinet/in.h>
 #include <stdio.h>
@@ -100,6 +101,12 @@ int main(int argc, char **argv)
         int fd = accept(lfd, (struct sockaddr *)&sa, &len);
         if (fd < 0)
             continue;
+        /* A real server does this from a timer; here after each accept. */
+        bool reloaded = false;
+        if (trust != NULL && tls_trust_reload_if_changed(trust, &reloaded, &err) < 0)
+            tn_log(TN_LOG_WARN, "tls", "trust store not reloaded: %s", err.msg);
+        else if (reloaded)
+            tn_log(TN_LOG_INFO, "tls", "trust store reloaded");
         char peer[64];
         snprintf(peer, sizeof peer, "%s:%d", inet_ntoa(sa.sin_addr), ntohs(sa.sin_port));
         serve_one(cfg, fd, peer);
