@@ -9,6 +9,7 @@
 #include <openssl/asn1.h>
 #include <openssl/x509v3.h>
 
+#include "common/array.h"
 #include "common/str.h"
 #include "pki/ca_fs.h"
 
@@ -219,14 +220,9 @@ int ca_index_save(const char *path, const struct ca_index *idx, tn_err *err)
 int ca_index_append(struct ca_index *idx, const struct ca_index_entry *entry,
                     tn_err *err)
 {
-    if (idx->count == idx->cap) {
-        size_t cap = idx->cap ? idx->cap * 2 : 16;
-        struct ca_index_entry *grown = realloc(idx->entries, cap * sizeof *grown);
-        if (grown == NULL)
-            return tn_errf(err, "index: out of memory");
-        idx->entries = grown;
-        idx->cap = cap;
-    }
+    if (tn_array_reserve((void **)&idx->entries, &idx->cap, idx->count + 1,
+                         sizeof *idx->entries) < 0)
+        return tn_errf(err, "index: out of memory");
     idx->entries[idx->count++] = *entry;
     return 0;
 }

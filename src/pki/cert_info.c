@@ -7,6 +7,7 @@
 
 #include <openssl/x509v3.h>
 
+#include "common/array.h"
 #include "common/str.h"
 #include "tls/x509_load.h"
 #include "tls/x509_text.h"
@@ -16,14 +17,9 @@
 static int add_row(struct cert_info *info, const char *field, const char *value,
                    tn_err *err)
 {
-    if (info->count == info->cap) {
-        size_t cap = info->cap ? info->cap * 2 : 32;
-        struct cert_info_row *grown = realloc(info->rows, cap * sizeof *grown);
-        if (grown == NULL)
-            return tn_errf(err, "out of memory");
-        info->rows = grown;
-        info->cap = cap;
-    }
+    if (tn_array_reserve((void **)&info->rows, &info->cap, info->count + 1,
+                         sizeof *info->rows) < 0)
+        return tn_errf(err, "out of memory");
     struct cert_info_row *row = &info->rows[info->count];
     char *copy = strdup(value[0] ? value : "(none)");
     if (copy == NULL)

@@ -190,7 +190,7 @@ static void describe_revocation(struct verify_ctx *vc, X509 *leaf)
     char issuer[256];
     name_for_humans(X509_get_issuer_name(leaf), issuer, sizeof issuer);
     tn_snprintf(v->revocation, sizeof v->revocation,
-                "not revoked (every chain certificate checked; CRL of %s for the leaf)", issuer);
+                "not revoked (CRL of %s; every certificate of the chain checked)", issuer);
 }
 
 /* Depth 0 passed OpenSSL's checks: now our own role and name checks. */

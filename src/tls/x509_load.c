@@ -32,27 +32,35 @@ static BIO *open_bounded(const char *path, tn_err *err)
     return bio;
 }
 
-STACK_OF(X509) *x509_load_chain_file(const char *path, tn_err *err)
+/* Every certificate and CRL in a PEM file, in file order. */
+static STACK_OF(X509_INFO) *read_pem_objects(const char *path, tn_err *err)
 {
     BIO *bio = open_bounded(path, err);
     if (bio == NULL)
         return NULL;
-    STACK_OF(X509) *chain = sk_X509_new_null();
-    X509 *cert;
-    while (chain != NULL && (cert = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {
-        if (!sk_X509_push(chain, cert)) {
-            X509_free(cert);
-            break;
-        }
-    }
-    unsigned long last = ERR_peek_last_error();
+    STACK_OF(X509_INFO) *objs = PEM_X509_INFO_read_bio(bio, NULL, NULL, NULL);
     BIO_free(bio);
-    /* Reaching the end of the file is the normal way out of the loop. */
-    if (ERR_GET_REASON(last) == PEM_R_NO_START_LINE)
-        ERR_clear_error();
-    if (chain == NULL || sk_X509_num(chain) == 0 || ERR_peek_error() != 0) {
-        tn_errf(err, "%s: no valid PEM certificate", path);
+    if (objs == NULL) {
+        tn_errf(err, "%s: not a valid PEM file", path);
         tn_err_append_openssl(err);
+    }
+    return objs;
+}
+
+STACK_OF(X509) *x509_load_chain_file(const char *path, tn_err *err)
+{
+    STACK_OF(X509_INFO) *objs = read_pem_objects(path, err);
+    if (objs == NULL)
+        return NULL;
+    STACK_OF(X509) *chain = sk_X509_new_null();
+    for (int i = 0; chain != NULL && i < sk_X509_INFO_num(objs); i++) {
+        X509_INFO *info = sk_X509_INFO_value(objs, i);
+        if (info->x509 != NULL && sk_X509_push(chain, info->x509))
+            info->x509 = NULL; /* moved into chain */
+    }
+    sk_X509_INFO_pop_free(objs, X509_INFO_free);
+    if (chain == NULL || sk_X509_num(chain) == 0) {
+        tn_errf(err, "%s: no valid PEM certificate", path);
         sk_X509_pop_free(chain, X509_free);
         return NULL;
     }
@@ -61,24 +69,18 @@ STACK_OF(X509) *x509_load_chain_file(const char *path, tn_err *err)
 
 STACK_OF(X509_CRL) *x509_load_crl_file(const char *path, tn_err *err)
 {
-    BIO *bio = open_bounded(path, err);
-    if (bio == NULL)
+    STACK_OF(X509_INFO) *objs = read_pem_objects(path, err);
+    if (objs == NULL)
         return NULL;
     STACK_OF(X509_CRL) *crls = sk_X509_CRL_new_null();
-    X509_CRL *crl;
-    while (crls != NULL && (crl = PEM_read_bio_X509_CRL(bio, NULL, NULL, NULL)) != NULL) {
-        if (!sk_X509_CRL_push(crls, crl)) {
-            X509_CRL_free(crl);
-            break;
-        }
+    for (int i = 0; crls != NULL && i < sk_X509_INFO_num(objs); i++) {
+        X509_INFO *info = sk_X509_INFO_value(objs, i);
+        if (info->crl != NULL && sk_X509_CRL_push(crls, info->crl))
+            info->crl = NULL; /* moved into crls */
     }
-    unsigned long last = ERR_peek_last_error();
-    BIO_free(bio);
-    if (ERR_GET_REASON(last) == PEM_R_NO_START_LINE)
-        ERR_clear_error();
-    if (crls == NULL || sk_X509_CRL_num(crls) == 0 || ERR_peek_error() != 0) {
+    sk_X509_INFO_pop_free(objs, X509_INFO_free);
+    if (crls == NULL || sk_X509_CRL_num(crls) == 0) {
         tn_errf(err, "%s: no valid PEM CRL", path);
-        tn_err_append_openssl(err);
         sk_X509_CRL_pop_free(crls, X509_CRL_free);
         return NULL;
     }
