@@ -35,15 +35,19 @@ echo "== checking fe1.corp.test served by openssl s_server on 127.0.0.1:$PORT"
 openssl s_server -accept "127.0.0.1:$PORT" -cert "$DEMO/fe1.corp.test.pem" \
     -key "$DEMO/fe1.corp.test.key" -www -quiet >/dev/null 2>&1 &
 server=$!
-trap 'kill $server 2>/dev/null; wait $server 2>/dev/null' EXIT
+trap 'kill $server 2>/dev/null; wait $server 2>/dev/null || true' EXIT
 for _ in $(seq 1 50); do
     (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break
     sleep 0.1
 done
-"$TN" check --ca "$CA/ca.pem" --crl "$CA/crl.pem" --name fe1.corp.test --sip \
-    "127.0.0.1:$PORT"
+echo "-- as a peer server checks it: by its FQDN"
+"$TN" check --ca "$CA/ca.pem" --crl "$CA/crl.pem" --name fe1.corp.test "127.0.0.1:$PORT"
 echo
-echo "== and the same endpoint checked for a name it does not carry"
+echo "-- as a SIP client checks it: by the SIP domain (RFC 5922 URI:sip: SAN)"
+"$TN" check --ca "$CA/ca.pem" --crl "$CA/crl.pem" --sip --name corp.test \
+    "127.0.0.1:$PORT" | tail -2
+echo
+echo "-- and for a name it does not carry (refused, as it must be)"
 "$TN" check --ca "$CA/ca.pem" --crl "$CA/crl.pem" --name fe9.corp.test \
     "127.0.0.1:$PORT" | tail -1 || true
 echo
