@@ -26,6 +26,25 @@ count_tap() { # LABEL OUTPUT_FILE RC
     return 0
 }
 
+# Sanitizer reports must never pass for a refusal (exit 1): give them
+# their own exit status and also write them to files that are checked
+# after each build's run.
+SAN_LOGS=$(mktemp -d /tmp/trustnet-san.XXXXXX)
+export ASAN_OPTIONS="exitcode=99:detect_leaks=1:log_path=$SAN_LOGS/asan"
+export UBSAN_OPTIONS="exitcode=99:print_stacktrace=1:log_path=$SAN_LOGS/ubsan"
+
+check_sanitizer_logs() { # BUILD
+    local f
+    for f in "$SAN_LOGS"/*; do
+        [ -e "$f" ] || continue
+        echo "not ok - sanitizer report in $1: $(basename "$f")"
+        sed 's/^/#   /' "$f" | head -30
+        failed=$((failed + 1))
+        failures+=("sanitizer report ($1)")
+        rm -f "$f"
+    done
+}
+
 for build in "$@"; do
     echo "=== tests against $build"
     for t in "$build"/tests/test_*; do
@@ -48,7 +67,9 @@ for build in "$@"; do
         count_tap "$t ($build)" "$out" "$rc"
         rm -f "$out"
     done
+    check_sanitizer_logs "$build"
 done
+rm -rf "$SAN_LOGS"
 
 if [ ${#failures[@]} -gt 0 ]; then
     echo "failing test programs:"

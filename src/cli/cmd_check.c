@@ -312,8 +312,7 @@ static int check_endpoint(const struct check_opts *o)
         fprintf(stderr, "trustnet check: %s\n", err.msg);
     } else {
         bool up = tls_conn_handshake(conn) == TLS_IO_OK &&
-                  net_set_io_timeout(fd, CONFIRM_WAIT_MS) == 0 &&
-                  tls_conn_confirm(conn, CONFIRM_WAIT_MS) == TLS_IO_OK;
+                        tls_conn_confirm(conn, CONFIRM_WAIT_MS) == TLS_IO_OK;
         rc = report(o, conn, up);
         if (up)
             tls_conn_close(conn);

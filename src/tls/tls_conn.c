@@ -31,6 +31,17 @@ static void watch_messages(int write_p, int version, int content_type, const voi
     }
 }
 
+/* OpenSSL 3.0 names no TLS 1.3 alert: name the ones peers send us. */
+static const char *tls_alert_name(int code)
+{
+    switch (code) {
+    case 109: return "missing extension";
+    case 116: return "certificate required";
+    case 120: return "no application protocol";
+    default: return SSL_alert_desc_string_long(code);
+    }
+}
+
 static void watch_alerts(const SSL *ssl, int where, int ret)
 {
     /* SSL_CB_READ_ALERT is two bits: both must be set (not our own alert). */
@@ -38,8 +49,7 @@ static void watch_alerts(const SSL *ssl, int where, int ret)
         return;
     tls_conn *conn = SSL_get_app_data(ssl);
     if (conn != NULL && conn->peer_alert[0] == '\0')
-        tn_strlcpy(conn->peer_alert, SSL_alert_desc_string_long(ret),
-                   sizeof conn->peer_alert);
+        tn_strlcpy(conn->peer_alert, tls_alert_name(ret & 0xff), sizeof conn->peer_alert);
 }
 
 static bool is_ip_literal(const char *name)

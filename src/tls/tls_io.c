@@ -3,6 +3,8 @@
 #include "tls/tls_internal.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <time.h>
 #include <poll.h>
 #include <string.h>
 
@@ -122,19 +124,42 @@ enum tls_io tls_conn_write(tls_conn *conn, const void *buf, size_t len, size_t *
     return ret == 1 ? TLS_IO_OK : io_result(conn, ret);
 }
 
-enum tls_io tls_conn_confirm(tls_conn *conn, int timeout_ms)
+static long now_ms(void)
 {
-    struct pollfd pfd = {.fd = SSL_get_fd(conn->ssl), .events = POLLIN};
-    if (SSL_pending(conn->ssl) > 0 || poll(&pfd, 1, timeout_ms) <= 0)
-        return TLS_IO_OK;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+/* Peek without blocking: session tickets alone give WANT_READ. */
+static int peek_nonblocking(tls_conn *conn, int fd)
+{
     char byte;
     size_t got;
+    int flags = fcntl(fd, F_GETFL);
+    fcntl(fd, F_SETFL, flags | O_NONBLOCK);
     ERR_clear_error();
-    if (SSL_peek_ex(conn->ssl, &byte, 1, &got) == 1)
-        return TLS_IO_OK;
-    int e = SSL_get_error(conn->ssl, 0);
-    if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_ZERO_RETURN)
-        return TLS_IO_OK;
+    int ret = SSL_peek_ex(conn->ssl, &byte, 1, &got);
+    int e = ret == 1 ? SSL_ERROR_NONE : SSL_get_error(conn->ssl, ret);
+    fcntl(fd, F_SETFL, flags);
+    return e;
+}
+
+enum tls_io tls_conn_confirm(tls_conn *conn, int timeout_ms)
+{
+    int fd = SSL_get_fd(conn->ssl);
+    long deadline = now_ms() + timeout_ms;
+    for (;;) {
+        long left = deadline - now_ms();
+        struct pollfd pfd = {.fd = fd, .events = POLLIN};
+        if (SSL_pending(conn->ssl) > 0 || left <= 0 || poll(&pfd, 1, (int)left) <= 0)
+            return TLS_IO_OK;
+        int e = peek_nonblocking(conn, fd);
+        if (e == SSL_ERROR_NONE || e == SSL_ERROR_ZERO_RETURN)
+            return TLS_IO_OK;
+        if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE)
+            break;
+    }
     if (conn->peer_alert[0] != '\0')
         tn_snprintf(conn->failure, sizeof conn->failure,
                     "peer refused us after the handshake (alert: %s)", conn->peer_alert);

@@ -7,6 +7,7 @@
 #include <openssl/x509v3.h>
 
 #include "common/str.h"
+#include "tls/tls_policy.h"
 #include "tls/x509_text.h"
 
 /* What the verify callback needs; hung on the SSL as ex_data. */
@@ -48,9 +49,10 @@ static void reason_revoked(X509 *cert, X509_CRL *crl, char *buf, size_t len)
 static void reason_key_too_small(X509 *cert, char *buf, size_t len)
 {
     char key[64];
-    x509_text_key(cert, key, sizeof key, NULL);
-    tn_snprintf(buf, len, "key too small: %s bits (security level %d requires RSA >= 2048, "
-                "EC >= 224)", key, 2);
+    int bits = 0;
+    x509_text_key(cert, key, sizeof key, &bits);
+    tn_snprintf(buf, len, "key too small: %s (%d bits; security level %d requires RSA >= "
+                "2048, EC >= 224)", key, bits, TLS_POLICY_SECURITY_LEVEL);
 }
 
 static void reason_for_error(int error, X509 *cert, X509_CRL *crl, char *buf, size_t len)

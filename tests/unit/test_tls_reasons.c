@@ -99,8 +99,8 @@ static void strength_reasons(void **state)
     X509_set_pubkey(x, rsa1024);
     EVP_PKEY_free(rsa1024);
     expect_reason(X509_V_ERR_EE_KEY_TOO_SMALL, x, 0, NULL,
-                  "key too small: RSA 1024 bits (security level 2 requires RSA >= 2048, "
-                  "EC >= 224)");
+                  "key too small: RSA 1024 (1024 bits; security level 2 requires RSA >= "
+                  "2048, EC >= 224)");
     X509_free(x);
 }
 
