@@ -5,25 +5,36 @@
 #include "cli/commands.h"
 
 static const char usage_text[] =
-    "usage: trustnet COMMAND [ARGS...]\n"
+    "NAME\n"
+    "    trustnet - a network of trusted SIP and mail servers\n"
     "\n"
-    "trustnet runs an organisation's SIP and mail servers as a network in\n"
-    "which every connection is TLS 1.2+ with forward secrecy and every\n"
-    "endpoint is authenticated by its certificate.\n"
+    "SYNOPSIS\n"
+    "    trustnet COMMAND [ARGS...]\n"
+    "    trustnet COMMAND --help\n"
     "\n"
-    "Commands:\n"
-    "  ca       run the enterprise certificate authority: init, issue,\n"
-    "           revoke, crl, list\n"
-    "  cert     show the facts of a certificate file (cert info FILE): what a\n"
-    "           partner needs to set up forced TLS with us\n"
-    "  check    connect to HOST:PORT, judge its TLS and certificate exactly as\n"
-    "           trustnet servers do, and print the verdict with its reason;\n"
-    "           or check a certificate's CRL endpoints (--revocation)\n"
+    "DESCRIPTION\n"
+    "    trustnet runs an organisation's SIP and mail servers as a network in\n"
+    "    which every connection is TLS 1.2+ with forward secrecy and every\n"
+    "    endpoint is authenticated by its certificate.\n"
     "\n"
-    "Run 'trustnet COMMAND --help' for the options of one command.\n"
+    "COMMANDS\n"
+    "    ca init|issue|revoke|crl|list\n"
+    "             run the enterprise certificate authority\n"
+    "    cert info FILE\n"
+    "             show a certificate's facts: what a partner needs to set up\n"
+    "             forced TLS with us\n"
+    "    check HOST:PORT\n"
+    "             judge an endpoint's TLS and certificate exactly as trustnet\n"
+    "             servers do, and print the verdict with its reason\n"
+    "    check --revocation CERTFILE\n"
+    "             check that a certificate's CRL endpoints are usable\n"
     "\n"
-    "Exit status: 0 success or trusted, 1 refused or failed, 2 bad usage or\n"
-    "cannot connect.\n";
+    "EXIT STATUS\n"
+    "    0 success or trusted, 1 refused or failed, 2 bad usage or cannot\n"
+    "    connect.\n"
+    "\n"
+    "SEE ALSO\n"
+    "    README.md, docs/trust-model.md\n";
 
 struct command {
     const char *name;
@@ -50,6 +61,6 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (strcmp(argv[1], commands[i].name) == 0)
             return commands[i].run(argc - 1, argv + 1);
-    fprintf(stderr, "trustnet: unknown command '%s'\n\n%s", argv[1], usage_text);
+    fprintf(stderr, "trustnet: unknown command '%s' (see trustnet --help)\n", argv[1]);
     return TN_EXIT_USAGE;
 }
