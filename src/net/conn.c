@@ -1,0 +1,352 @@
+/* conn.c - one connection on a worker's loop (see conn.h). */
+#include "net/conn.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "common/str.h"
+#include "net/worker.h"
+
+#define READ_CHUNK 16384
+
+static void on_io(ev_loop *loop, int fd, unsigned events, void *ctx);
+
+static void format_peer(const struct sockaddr *sa, char *buf, size_t len)
+{
+    char host[INET6_ADDRSTRLEN] = "?";
+    int port = 0;
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+        inet_ntop(AF_INET, &in->sin_addr, host, sizeof host);
+        port = ntohs(in->sin_port);
+        tn_snprintf(buf, len, "%s:%d", host, port);
+    } else if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+        inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
+        port = ntohs(in6->sin6_port);
+        tn_snprintf(buf, len, "[%s]:%d", host, port);
+    } else {
+        tn_strlcpy(buf, "?", len);
+    }
+}
+
+static void watch(struct conn *c)
+{
+    unsigned events = EV_READ | ((c->wlen > c->woff || c->want_write) ? EV_WRITE : 0);
+    ev_io_set(c->worker->loop, c->fd, events, on_io, c);
+}
+
+static void finish_close(struct conn *c)
+{
+    ev_loop *loop = c->worker->loop;
+    ev_timer_cancel(loop, c->handshake_timer);
+    ev_timer_cancel(loop, c->idle_timer);
+    ev_io_del(loop, c->fd);
+    if (c->handler->on_close != NULL)
+        c->handler->on_close(c, c->handler->ctx);
+    if (c->tls != NULL) {
+        if (c->state == CONN_OPEN)
+            tls_conn_close(c->tls);
+        tls_conn_free(c->tls);
+    }
+    close(c->fd);
+    worker_conn_closed(c->worker, c);
+    free(c->rbuf);
+    free(c->wbuf);
+    free(c);
+}
+
+void conn_close(struct conn *c, const char *reason)
+{
+    if (c->state == CONN_CLOSED)
+        return;
+    if (reason != NULL)
+        tn_log(TN_LOG_INFO, "conn", "closed peer=%s after %llu messages: %s", c->peer,
+               (unsigned long long)c->messages_in, reason);
+    c->state = CONN_CLOSED;
+    /* Never free under a caller's feet: the dispatcher finishes the close. */
+    if (c->busy == 0)
+        finish_close(c);
+}
+
+static void log_handshake(struct conn *c)
+{
+    char line[1200];
+    tls_conn_describe(c->tls, c->peer, line, sizeof line);
+    tn_log(TN_LOG_INFO, "tls", "%s", line);
+}
+
+static void on_handshake_timeout(ev_loop *loop, void *ctx)
+{
+    struct conn *c = ctx;
+    c->handshake_timer = 0;
+    tn_log(TN_LOG_INFO, "tls", "peer=%s tls=- verdict=refused: no TLS handshake within %llu ms",
+           c->peer, (unsigned long long)c->limits->handshake_ms);
+    conn_close(c, NULL);
+}
+
+static void on_idle_check(ev_loop *loop, void *ctx)
+{
+    struct conn *c = ctx;
+    uint64_t idle = ev_now_ms(loop) - c->last_input_ms;
+    c->idle_timer = 0;
+    if (idle >= c->limits->idle_ms) {
+        conn_close(c, "idle timeout");
+        return;
+    }
+    /* Re-arm for the remainder: no timer churn per message. */
+    c->idle_timer = ev_timer_add(loop, c->limits->idle_ms - idle, on_idle_check, c);
+}
+
+static void start_handshake(struct conn *c, tls_config *cfg)
+{
+    tn_err err;
+    struct tls_expect expect = {.name = NULL, .role = TLS_PEER_CLIENT};
+    c->tls = tls_conn_new_server(cfg, c->fd, &expect, &err);
+    if (c->tls == NULL) {
+        tn_log(TN_LOG_ERROR, "tls", "peer=%s: %s", c->peer, err.msg);
+        conn_close(c, NULL);
+        return;
+    }
+    c->state = CONN_HANDSHAKE;
+    c->handshake_timer =
+        ev_timer_add(c->worker->loop, c->limits->handshake_ms, on_handshake_timeout, c);
+}
+
+struct conn *conn_new(struct worker *w, int fd, const struct sockaddr *sa, tls_config *tls_cfg,
+                      const struct conn_handler *handler, const struct conn_limits *limits)
+{
+    static struct conn no_conn; /* id 0: releases only the slot */
+    struct conn *c = calloc(1, sizeof *c);
+    if (c == NULL) {
+        close(fd);
+        worker_conn_closed(w, &no_conn);
+        return NULL;
+    }
+    c->worker = w;
+    c->fd = fd;
+    c->handler = handler;
+    c->limits = limits;
+    c->state = CONN_PLAIN;
+    c->id = ((uint64_t)w->index << 48) | ++w->next_serial;
+    c->last_input_ms = ev_now_ms(w->loop);
+    format_peer(sa, c->peer, sizeof c->peer);
+    if (idmap_put(&w->conns, c->id, c) < 0) {
+        close(fd);
+        worker_conn_closed(w, c);
+        free(c);
+        return NULL;
+    }
+    c->idle_timer = ev_timer_add(w->loop, limits->idle_ms, on_idle_check, c);
+    if (tls_cfg != NULL)
+        start_handshake(c, tls_cfg);
+    if (c->state != CONN_CLOSED)
+        watch(c);
+    return c->state == CONN_CLOSED ? NULL : c;
+}
+
+tls_conn *conn_tls(const struct conn *c)
+{
+    return c->tls;
+}
+
+int conn_start_tls(struct conn *c, tls_config *cfg)
+{
+    if (c->state != CONN_PLAIN)
+        return -1;
+    /* Bytes pipelined after STARTTLS were sent in the clear: never act on
+     * them inside the TLS session (CVE-2011-0411 class). */
+    c->rlen = 0;
+    start_handshake(c, cfg);
+    if (c->state == CONN_CLOSED)
+        return -1;
+    watch(c);
+    return 0;
+}
+
+/* --- output ------------------------------------------------------------------ */
+
+static enum tls_io raw_write(struct conn *c, const char *buf, size_t len, size_t *put)
+{
+    if (c->tls != NULL)
+        return tls_conn_write(c->tls, buf, len, put);
+    ssize_t n = send(c->fd, buf, len, MSG_NOSIGNAL);
+    if (n >= 0) {
+        *put = (size_t)n;
+        return TLS_IO_OK;
+    }
+    *put = 0;
+    return (errno == EAGAIN || errno == EINTR) ? TLS_IO_WANT_WRITE : TLS_IO_ERROR;
+}
+
+/* Write queued bytes until the socket would block. */
+static void flush(struct conn *c)
+{
+    while (c->woff < c->wlen && c->state != CONN_CLOSED) {
+        size_t put = 0;
+        enum tls_io io = raw_write(c, c->wbuf + c->woff, c->wlen - c->woff, &put);
+        c->woff += put;
+        if (io == TLS_IO_WANT_WRITE || io == TLS_IO_WANT_READ)
+            break;
+        if (io != TLS_IO_OK) {
+            conn_close(c, "write failed");
+            return;
+        }
+    }
+    if (c->woff == c->wlen) {
+        /* Idle connections keep no output buffer. */
+        free(c->wbuf);
+        c->wbuf = NULL;
+        c->wlen = c->woff = 0;
+    }
+}
+
+static int enqueue(struct conn *c, const char *buf, size_t len)
+{
+    size_t pending = c->wlen - c->woff;
+    if (pending + len > c->limits->max_queue)
+        return -1;
+    if (c->woff > 0) {
+        memmove(c->wbuf, c->wbuf + c->woff, pending);
+        c->wlen = pending;
+        c->woff = 0;
+    }
+    char *grown = realloc(c->wbuf, c->wlen + len);
+    if (grown == NULL)
+        return -1;
+    memcpy(grown + c->wlen, buf, len);
+    c->wbuf = grown;
+    c->wlen += len;
+    return 0;
+}
+
+int conn_send(struct conn *c, const void *buf, size_t len)
+{
+    if (c->state == CONN_CLOSED || c->state == CONN_HANDSHAKE)
+        return -1;
+    if (enqueue(c, buf, len) < 0) {
+        conn_close(c, "output queue full (peer not reading)");
+        return -1;
+    }
+    flush(c);
+    if (c->state != CONN_CLOSED)
+        watch(c);
+    return 0;
+}
+
+/* --- input ------------------------------------------------------------------- */
+
+static void deliver(struct conn *c)
+{
+    c->busy++;
+    size_t used = c->handler->on_data(c, c->rbuf, c->rlen, c->handler->ctx);
+    c->busy--;
+    if (used > c->rlen)
+        used = c->rlen;
+    memmove(c->rbuf, c->rbuf + used, c->rlen - used);
+    c->rlen -= used;
+    if (c->rlen == 0) {
+        free(c->rbuf); /* idle connections keep no input buffer */
+        c->rbuf = NULL;
+        c->rcap = 0;
+    }
+}
+
+static int ensure_room(struct conn *c)
+{
+    if (c->rcap - c->rlen >= READ_CHUNK)
+        return 0;
+    size_t cap = c->rlen + READ_CHUNK;
+    if (cap > c->limits->max_buffer + READ_CHUNK)
+        return -1;
+    char *grown = realloc(c->rbuf, cap);
+    if (grown == NULL)
+        return -1;
+    c->rbuf = grown;
+    c->rcap = cap;
+    return 0;
+}
+
+static enum tls_io raw_read(struct conn *c, size_t *got)
+{
+    if (c->tls != NULL)
+        return tls_conn_read(c->tls, c->rbuf + c->rlen, c->rcap - c->rlen, got);
+    ssize_t n = recv(c->fd, c->rbuf + c->rlen, c->rcap - c->rlen, 0);
+    *got = n > 0 ? (size_t)n : 0;
+    if (n > 0)
+        return TLS_IO_OK;
+    if (n == 0)
+        return TLS_IO_CLOSED;
+    return (errno == EAGAIN || errno == EINTR) ? TLS_IO_WANT_READ : TLS_IO_ERROR;
+}
+
+static void read_input(struct conn *c)
+{
+    while (c->state == CONN_OPEN || c->state == CONN_PLAIN) {
+        if (ensure_room(c) < 0) {
+            conn_close(c, "input too large");
+            return;
+        }
+        size_t got = 0;
+        enum tls_io io = raw_read(c, &got);
+        if (io == TLS_IO_WANT_WRITE)
+            c->want_write = true;
+        if (io == TLS_IO_WANT_READ || io == TLS_IO_WANT_WRITE)
+            return;
+        if (io != TLS_IO_OK) {
+            conn_close(c, io == TLS_IO_CLOSED ? "closed by peer" : "read error");
+            return;
+        }
+        c->rlen += got;
+        c->last_input_ms = ev_now_ms(c->worker->loop);
+        deliver(c);
+    }
+}
+
+static void continue_handshake(struct conn *c)
+{
+    enum tls_io io = tls_conn_handshake(c->tls);
+    if (io == TLS_IO_WANT_READ || io == TLS_IO_WANT_WRITE) {
+        c->want_write = io == TLS_IO_WANT_WRITE;
+        return;
+    }
+    ev_timer_cancel(c->worker->loop, c->handshake_timer);
+    c->handshake_timer = 0;
+    c->want_write = false;
+    log_handshake(c);
+    if (io != TLS_IO_OK) {
+        conn_close(c, NULL);
+        return;
+    }
+    c->state = CONN_OPEN;
+    if (c->handler->on_secure != NULL) {
+        c->busy++;
+        c->handler->on_secure(c, c->handler->ctx);
+        c->busy--;
+    }
+}
+
+static void on_io(ev_loop *loop, int fd, unsigned events, void *ctx)
+{
+    struct conn *c = ctx;
+    c->busy++; /* nothing below may free c */
+    if (c->state == CONN_HANDSHAKE)
+        continue_handshake(c);
+    if (c->state == CONN_OPEN || c->state == CONN_PLAIN) {
+        c->want_write = false;
+        if (events & EV_WRITE)
+            flush(c);
+        read_input(c);
+    }
+    c->busy--;
+    if (c->state == CONN_CLOSED)
+        finish_close(c);
+    else
+        watch(c);
+}

@@ -1,0 +1,85 @@
+/*
+ * conn.h - one accepted connection on a worker's event loop: TLS
+ * handshake with a deadline, buffered reads handed to a protocol handler,
+ * a bounded write queue, an idle timeout, and one log line per connection.
+ *
+ * Protocol-agnostic: SIP and SMTP plug in through struct conn_handler.  A
+ * connection may start in plaintext (SMTP) and be upgraded with
+ * conn_start_tls() (STARTTLS), which discards anything buffered before.
+ */
+#ifndef TN_NET_CONN_H
+#define TN_NET_CONN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "net/evloop.h"
+#include "tls/tls_conn.h"
+
+struct conn;
+struct worker;
+
+struct conn_handler {
+    /* Bytes arrived: consume what forms whole units, return how many bytes
+     * were used (the rest stays buffered).  May call conn_send/close. */
+    size_t (*on_data)(struct conn *c, const char *buf, size_t len, void *ctx);
+    /* TLS is up (or refused: c is closing); verdict in conn_tls(c). */
+    void (*on_secure)(struct conn *c, void *ctx);
+    /* The connection is going away (after this, c is freed). */
+    void (*on_close)(struct conn *c, void *ctx);
+    void *ctx;
+};
+
+struct conn_limits {
+    size_t max_buffer;        /* largest unconsumed input, bytes */
+    size_t max_queue;         /* largest unsent output, bytes */
+    uint64_t handshake_ms;    /* TLS handshake deadline */
+    uint64_t idle_ms;         /* close after this long without input */
+};
+
+enum conn_state { CONN_PLAIN, CONN_HANDSHAKE, CONN_OPEN, CONN_CLOSED };
+
+struct conn {
+    uint64_t id; /* worker index << 48 | serial: unique for the process */
+    struct worker *worker;
+    int fd;
+    enum conn_state state;
+    tls_conn *tls;
+    char peer[64]; /* "ip:port" */
+    const struct conn_handler *handler;
+    const struct conn_limits *limits;
+    char *rbuf;
+    size_t rlen, rcap;
+    char *wbuf; /* queued output */
+    size_t wlen, woff;
+    ev_timer_id handshake_timer, idle_timer;
+    uint64_t last_input_ms;
+    uint64_t messages_in;
+    bool want_write;
+    unsigned busy; /* > 0 while conn.c code for c is on the stack */
+    void *proto; /* the protocol handler's per-connection state */
+};
+
+/* Take over an accepted socket (its connection slot already counted);
+ * starts the TLS handshake when tls_cfg is given, else stays plaintext.
+ * NULL on failure: fd is closed and the slot released. */
+struct conn *conn_new(struct worker *w, int fd, const struct sockaddr *sa,
+                      tls_config *tls_cfg, const struct conn_handler *handler,
+                      const struct conn_limits *limits);
+
+/* Queue bytes for the peer (copied).  -1 when the queue is full: the
+ * connection is then closed (and freed, unless it is the one whose handler
+ * is running: do not use c after -1). */
+int conn_send(struct conn *c, const void *buf, size_t len);
+
+/* Upgrade a plaintext connection: drop buffered input, start TLS. */
+int conn_start_tls(struct conn *c, tls_config *cfg);
+
+/* Close now (flushing is best effort); reason goes to the log. */
+void conn_close(struct conn *c, const char *reason);
+
+tls_conn *conn_tls(const struct conn *c);
+
+#endif

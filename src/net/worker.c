@@ -1,0 +1,230 @@
+/* worker.c - worker threads, listeners and cross-worker sends (see worker.h). */
+#include "net/worker.h"
+
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "net/net_connect.h"
+
+static __thread struct worker *current;
+
+struct worker *worker_current(void)
+{
+    return current;
+}
+
+static int listen_socket(const char *addr, tn_err *err)
+{
+    char host[256], port[8];
+    if (net_split_host_port(addr, host, sizeof host, port, sizeof port, err) < 0)
+        return -1;
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE | AI_NUMERICHOST};
+    struct addrinfo *res = NULL;
+    int gai = getaddrinfo(host, port, &hints, &res);
+    if (gai != 0)
+        return tn_errf(err, "listen address %s: %s", addr, gai_strerror(gai));
+    int fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int one = 1;
+    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
+        setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) < 0 ||
+        bind(fd, res->ai_addr, res->ai_addrlen) < 0 || listen(fd, 1024) < 0) {
+        tn_errf(err, "cannot listen on %s: %s", addr, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        fd = -1;
+    }
+    freeaddrinfo(res);
+    return fd;
+}
+
+static bool take_connection_slot(struct worker_group *g)
+{
+    size_t now = __atomic_add_fetch(&g->connections, 1, __ATOMIC_RELAXED);
+    if (now <= g->max_connections)
+        return true;
+    __atomic_sub_fetch(&g->connections, 1, __ATOMIC_RELAXED);
+    return false;
+}
+
+void worker_conn_closed(struct worker *w, struct conn *c)
+{
+    idmap_del(&w->conns, c->id);
+    __atomic_sub_fetch(&w->group->connections, 1, __ATOMIC_RELAXED);
+}
+
+static tls_config *current_tls(struct worker_group *g)
+{
+    pthread_mutex_lock(&g->tls_lock);
+    tls_config *cfg = g->tls_cfg;
+    pthread_mutex_unlock(&g->tls_lock);
+    return cfg;
+}
+
+static void accept_one(struct worker *w, int fd, const struct sockaddr *sa)
+{
+    struct worker_group *g = w->group;
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (!take_connection_slot(g)) {
+        tn_log(TN_LOG_WARN, g->log_component, "refusing connection: limit of %zu reached",
+               g->max_connections);
+        close(fd);
+        return;
+    }
+    /* On failure conn_new has closed fd and released the slot. */
+    conn_new(w, fd, sa, current_tls(g), g->handler, &g->limits);
+}
+
+static void on_listen(ev_loop *loop, int lfd, unsigned events, void *ctx)
+{
+    struct worker *w = ctx;
+    for (int i = 0; i < 64; i++) { /* bounded: let other events run */
+        struct sockaddr_storage ss;
+        socklen_t len = sizeof ss;
+        int fd = accept4(lfd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+                tn_log(TN_LOG_WARN, w->group->log_component, "accept: %s", strerror(errno));
+            return;
+        }
+        accept_one(w, fd, (struct sockaddr *)&ss);
+    }
+}
+
+int worker_group_init(struct worker_group *g, unsigned n, const char *addr, tls_config *tls_cfg,
+                      const struct conn_handler *handler, const struct conn_limits *limits,
+                      size_t max_connections, tn_err *err)
+{
+    memset(g, 0, sizeof *g);
+    if (n == 0 || n > WORKER_MAX)
+        return tn_errf(err, "workers must be 1-%d, not %u", WORKER_MAX, n);
+    pthread_mutex_init(&g->tls_lock, NULL);
+    g->n = n;
+    g->tls_cfg = tls_cfg;
+    g->handler = handler;
+    g->limits = *limits;
+    g->max_connections = max_connections;
+    g->log_component = "net";
+    for (unsigned i = 0; i < n; i++) {
+        struct worker *w = &g->workers[i];
+        w->index = i;
+        w->group = g;
+        w->listen_fd = -1;
+        w->loop = ev_loop_new(err);
+        if (w->loop == NULL || (w->listen_fd = listen_socket(addr, err)) < 0 ||
+            ev_io_set(w->loop, w->listen_fd, EV_READ, on_listen, w) < 0) {
+            worker_group_free(g);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static void *worker_main(void *arg)
+{
+    struct worker *w = arg;
+    current = w;
+    ev_loop_run(w->loop);
+    return NULL;
+}
+
+int worker_group_start(struct worker_group *g, tn_err *err)
+{
+    for (unsigned i = 0; i < g->n; i++)
+        if (pthread_create(&g->workers[i].thread, NULL, worker_main, &g->workers[i]) != 0)
+            return tn_errf(err, "cannot start worker %u", i);
+    return 0;
+}
+
+static void close_all(struct worker *w)
+{
+    current = w; /* handlers may look up their worker while closing */
+    for (size_t i = 0; i < w->conns.cap; i++) {
+        struct conn *c = w->conns.slots[i].value;
+        if (w->conns.slots[i].id != 0 && c != NULL) {
+            conn_close(c, "server shutting down");
+            i = (size_t)-1; /* the map changed: rescan from the start */
+        }
+    }
+    current = NULL;
+}
+
+void worker_group_stop(struct worker_group *g)
+{
+    for (unsigned i = 0; i < g->n; i++)
+        ev_loop_stop(g->workers[i].loop);
+    for (unsigned i = 0; i < g->n; i++)
+        pthread_join(g->workers[i].thread, NULL);
+    for (unsigned i = 0; i < g->n; i++)
+        close_all(&g->workers[i]);
+}
+
+void worker_group_free(struct worker_group *g)
+{
+    for (unsigned i = 0; i < g->n; i++) {
+        struct worker *w = &g->workers[i];
+        if (w->listen_fd >= 0)
+            close(w->listen_fd);
+        ev_loop_free(w->loop);
+        idmap_free(&w->conns);
+    }
+    pthread_mutex_destroy(&g->tls_lock);
+    g->n = 0;
+}
+
+void worker_group_set_tls(struct worker_group *g, tls_config *cfg)
+{
+    pthread_mutex_lock(&g->tls_lock);
+    g->tls_cfg = cfg;
+    pthread_mutex_unlock(&g->tls_lock);
+}
+
+struct conn *worker_find_conn(struct worker *w, uint64_t conn_id)
+{
+    return idmap_get(&w->conns, conn_id);
+}
+
+struct posted_send {
+    uint64_t conn_id;
+    size_t len;
+    char data[];
+};
+
+static void deliver_posted(ev_loop *loop, void *arg)
+{
+    struct posted_send *p = arg;
+    struct conn *c = worker_find_conn(worker_current(), p->conn_id);
+    if (c != NULL)
+        conn_send(c, p->data, p->len);
+    free(p);
+}
+
+int worker_send(struct worker_group *g, uint64_t conn_id, const void *buf, size_t len)
+{
+    unsigned owner = (unsigned)(conn_id >> 48);
+    if (owner >= g->n)
+        return -1;
+    struct worker *w = &g->workers[owner];
+    if (w == worker_current()) {
+        struct conn *c = worker_find_conn(w, conn_id);
+        return c != NULL ? conn_send(c, buf, len) : -1;
+    }
+    struct posted_send *p = malloc(sizeof *p + len);
+    if (p == NULL)
+        return -1;
+    p->conn_id = conn_id;
+    p->len = len;
+    memcpy(p->data, buf, len);
+    if (ev_post(w->loop, deliver_posted, p) < 0) {
+        free(p);
+        return -1;
+    }
+    return 0;
+}

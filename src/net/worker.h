@@ -1,0 +1,66 @@
+/*
+ * worker.h - worker threads: each has its own event loop and its own
+ * listening socket on the shared address (SO_REUSEPORT lets the kernel
+ * spread new connections), and owns the connections it accepted.
+ *
+ * A connection belongs to one worker for its life; other workers reach it
+ * by id through worker_send(), which posts a copy to the owner's loop.
+ */
+#ifndef TN_NET_WORKER_H
+#define TN_NET_WORKER_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include "common/idmap.h"
+#include "net/conn.h"
+
+#define WORKER_MAX 64
+
+struct worker_group;
+
+struct worker {
+    unsigned index;
+    struct worker_group *group;
+    ev_loop *loop;
+    pthread_t thread;
+    int listen_fd;
+    struct idmap conns;
+    uint64_t next_serial;
+    void *app; /* the protocol layer's per-worker state */
+};
+
+struct worker_group {
+    struct worker workers[WORKER_MAX];
+    unsigned n;
+    tls_config *tls_cfg; /* swapped (under tls_lock) on reload */
+    pthread_mutex_t tls_lock;
+    const struct conn_handler *handler;
+    struct conn_limits limits;
+    size_t max_connections;
+    size_t connections; /* atomic */
+    const char *log_component;
+};
+
+/* Create n workers listening on addr ("host:port"); not yet running. */
+int worker_group_init(struct worker_group *g, unsigned n, const char *addr,
+                      tls_config *tls_cfg, const struct conn_handler *handler,
+                      const struct conn_limits *limits, size_t max_connections, tn_err *err);
+int worker_group_start(struct worker_group *g, tn_err *err);
+/* Stop every loop, join the threads, close every connection. */
+void worker_group_stop(struct worker_group *g);
+void worker_group_free(struct worker_group *g);
+/* New TLS configuration for new connections (old ones keep theirs). */
+void worker_group_set_tls(struct worker_group *g, tls_config *cfg);
+
+/* The worker whose thread is running, or NULL. */
+struct worker *worker_current(void);
+struct conn *worker_find_conn(struct worker *w, uint64_t conn_id);
+/* Send on any connection of the group, from any worker thread.  Returns
+ * -1 when the connection is gone (or, owned here, its queue is full). */
+int worker_send(struct worker_group *g, uint64_t conn_id, const void *buf, size_t len);
+
+/* Used by conn.c. */
+void worker_conn_closed(struct worker *w, struct conn *c);
+
+#endif

@@ -1,0 +1,264 @@
+/* sip_location.c - the shared location service (see sip_location.h). */
+#include "sip/sip_location.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/str.h"
+
+#define N_BUCKETS 4096
+
+struct loc_entry {
+    char aor[LOC_AOR_MAX];
+    struct loc_binding bindings[LOC_MAX_BINDINGS_PER_AOR];
+    size_t n;
+    struct loc_entry *next;
+};
+
+struct loc_alias {
+    char contact[LOC_CONTACT_MAX];
+    uint64_t conn_id;
+    struct loc_alias *next;
+};
+
+static size_t hash_text(const char *s, size_t len, size_t n_buckets)
+{
+    uint64_t h = 1469598103934665603ull; /* FNV-1a */
+    for (size_t i = 0; i < len; i++) {
+        h ^= (unsigned char)s[i];
+        h *= 1099511628211ull;
+    }
+    return (size_t)(h % n_buckets);
+}
+
+int sip_location_init(struct sip_location *loc, tn_err *err)
+{
+    memset(loc, 0, sizeof *loc);
+    loc->buckets = calloc(N_BUCKETS, sizeof *loc->buckets);
+    loc->aliases = calloc(N_BUCKETS, sizeof *loc->aliases);
+    if (loc->buckets == NULL || loc->aliases == NULL) {
+        free(loc->buckets);
+        free(loc->aliases);
+        return tn_errf(err, "out of memory");
+    }
+    loc->n_buckets = loc->n_alias_buckets = N_BUCKETS;
+    pthread_mutex_init(&loc->lock, NULL);
+    return 0;
+}
+
+void sip_location_free(struct sip_location *loc)
+{
+    for (size_t i = 0; i < loc->n_buckets; i++) {
+        for (struct loc_entry *e = loc->buckets[i], *next; e != NULL; e = next) {
+            next = e->next;
+            free(e);
+        }
+        for (struct loc_alias *a = loc->aliases[i], *next; a != NULL; a = next) {
+            next = a->next;
+            free(a);
+        }
+    }
+    free(loc->buckets);
+    free(loc->aliases);
+    pthread_mutex_destroy(&loc->lock);
+}
+
+static struct loc_entry **find_entry(struct sip_location *loc, const char *aor)
+{
+    struct loc_entry **p = &loc->buckets[hash_text(aor, strlen(aor), loc->n_buckets)];
+    while (*p != NULL && strcmp((*p)->aor, aor) != 0)
+        p = &(*p)->next;
+    return p;
+}
+
+/* --- aliases (caller holds the lock) ---------------------------------------- */
+
+static struct loc_alias **find_alias(struct sip_location *loc, const char *contact, size_t len)
+{
+    struct loc_alias **p = &loc->aliases[hash_text(contact, len, loc->n_alias_buckets)];
+    while (*p != NULL && !(strlen((*p)->contact) == len && memcmp((*p)->contact, contact, len) == 0))
+        p = &(*p)->next;
+    return p;
+}
+
+static void set_alias(struct sip_location *loc, const char *contact, size_t len,
+                      uint64_t conn_id)
+{
+    if (len == 0 || len >= LOC_CONTACT_MAX || conn_id == 0)
+        return;
+    struct loc_alias **p = find_alias(loc, contact, len);
+    if (*p == NULL) {
+        struct loc_alias *a = calloc(1, sizeof *a);
+        if (a == NULL)
+            return;
+        memcpy(a->contact, contact, len);
+        *p = a;
+    }
+    (*p)->conn_id = conn_id;
+}
+
+/* --- bindings ------------------------------------------------------------------ */
+
+static void remove_binding(struct loc_entry *e, size_t i)
+{
+    e->bindings[i] = e->bindings[--e->n];
+}
+
+static void drop_empty(struct loc_entry **p)
+{
+    if (*p != NULL && (*p)->n == 0) {
+        struct loc_entry *dead = *p;
+        *p = dead->next;
+        free(dead);
+    }
+}
+
+static enum loc_update_result update_locked(struct sip_location *loc,
+                                            const struct loc_binding *b, time_t now)
+{
+    struct loc_entry **p = find_entry(loc, b->aor);
+    if (*p == NULL) {
+        if (b->expires_at <= now)
+            return LOC_UPDATED;
+        struct loc_entry *e = calloc(1, sizeof *e);
+        if (e == NULL)
+            return LOC_NO_MEMORY;
+        tn_strlcpy(e->aor, b->aor, sizeof e->aor);
+        *p = e;
+    }
+    struct loc_entry *e = *p;
+    for (size_t i = 0; i < e->n; i++) {
+        struct loc_binding *old = &e->bindings[i];
+        if (strcmp(old->contact, b->contact) != 0)
+            continue;
+        if (strcmp(old->call_id, b->call_id) == 0 && b->cseq <= old->cseq)
+            return LOC_OUT_OF_ORDER;
+        if (b->expires_at <= now)
+            remove_binding(e, i);
+        else
+            *old = *b;
+        drop_empty(p);
+        return LOC_UPDATED;
+    }
+    if (b->expires_at <= now)
+        return LOC_UPDATED;
+    if (e->n == LOC_MAX_BINDINGS_PER_AOR)
+        return LOC_TOO_MANY;
+    e->bindings[e->n++] = *b;
+    return LOC_UPDATED;
+}
+
+enum loc_update_result sip_location_update(struct sip_location *loc, const struct loc_binding *b)
+{
+    pthread_mutex_lock(&loc->lock);
+    enum loc_update_result r = update_locked(loc, b, time(NULL));
+    if (r == LOC_UPDATED && b->expires_at > time(NULL))
+        set_alias(loc, b->contact, strlen(b->contact), b->conn_id);
+    pthread_mutex_unlock(&loc->lock);
+    return r;
+}
+
+void sip_location_remove_aor(struct sip_location *loc, const char *aor)
+{
+    pthread_mutex_lock(&loc->lock);
+    struct loc_entry **p = find_entry(loc, aor);
+    if (*p != NULL) {
+        (*p)->n = 0;
+        drop_empty(p);
+    }
+    pthread_mutex_unlock(&loc->lock);
+}
+
+static int by_q_desc(const void *a, const void *b)
+{
+    const struct loc_binding *x = a, *y = b;
+    return (y->q > x->q) - (y->q < x->q);
+}
+
+size_t sip_location_lookup(struct sip_location *loc, const char *aor, time_t now,
+                           struct loc_binding *out, size_t max)
+{
+    size_t n = 0;
+    pthread_mutex_lock(&loc->lock);
+    struct loc_entry **p = find_entry(loc, aor);
+    for (size_t i = 0; *p != NULL && i < (*p)->n;) {
+        if ((*p)->bindings[i].expires_at <= now) {
+            remove_binding(*p, i); /* expired: forget it on the way */
+            continue;
+        }
+        if (n < max)
+            out[n++] = (*p)->bindings[i];
+        i++;
+    }
+    drop_empty(p);
+    pthread_mutex_unlock(&loc->lock);
+    qsort(out, n, sizeof *out, by_q_desc);
+    return n;
+}
+
+static size_t drop_conn_bindings(struct sip_location *loc, uint64_t conn_id)
+{
+    size_t dropped = 0;
+    for (size_t b = 0; b < loc->n_buckets; b++) {
+        for (struct loc_entry **p = &loc->buckets[b]; *p != NULL;) {
+            for (size_t i = 0; i < (*p)->n;) {
+                if ((*p)->bindings[i].conn_id == conn_id) {
+                    remove_binding(*p, i);
+                    dropped++;
+                } else {
+                    i++;
+                }
+            }
+            if ((*p)->n == 0)
+                drop_empty(p);
+            else
+                p = &(*p)->next;
+        }
+    }
+    return dropped;
+}
+
+static void drop_conn_aliases(struct sip_location *loc, uint64_t conn_id)
+{
+    for (size_t b = 0; b < loc->n_alias_buckets; b++) {
+        for (struct loc_alias **p = &loc->aliases[b]; *p != NULL;) {
+            if ((*p)->conn_id == conn_id) {
+                struct loc_alias *dead = *p;
+                *p = dead->next;
+                free(dead);
+            } else {
+                p = &(*p)->next;
+            }
+        }
+    }
+}
+
+size_t sip_location_drop_conn(struct sip_location *loc, uint64_t conn_id)
+{
+    /* A full scan: connections close far less often than messages flow.
+     * A per-connection index would make this O(bindings of the flow). */
+    pthread_mutex_lock(&loc->lock);
+    size_t dropped = drop_conn_bindings(loc, conn_id);
+    drop_conn_aliases(loc, conn_id);
+    pthread_mutex_unlock(&loc->lock);
+    return dropped;
+}
+
+void sip_location_alias(struct sip_location *loc, const char *contact, size_t len,
+                        uint64_t conn_id)
+{
+    pthread_mutex_lock(&loc->lock);
+    set_alias(loc, contact, len, conn_id);
+    pthread_mutex_unlock(&loc->lock);
+}
+
+uint64_t sip_location_conn_for_contact(struct sip_location *loc, const char *contact,
+                                       size_t len, time_t now)
+{
+    (void)now;
+    pthread_mutex_lock(&loc->lock);
+    struct loc_alias **p = find_alias(loc, contact, len);
+    uint64_t id = *p != NULL ? (*p)->conn_id : 0;
+    pthread_mutex_unlock(&loc->lock);
+    return id;
+}

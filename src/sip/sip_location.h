@@ -1,0 +1,79 @@
+/*
+ * sip_location.h - the location service: which contacts (and over which
+ * connection) each address-of-record can be reached at, shared by all
+ * workers under one lock.
+ *
+ * A binding remembers the connection (flow) it was registered over:
+ * requests for the user go back over that very TLS connection (RFC 5626),
+ * because clients sit behind NAT.  When the connection dies its bindings
+ * are dropped.  Besides registrations, the service keeps "contact aliases":
+ * the Contact of any dialog-forming request that arrived on a client
+ * connection, so that in-dialog requests addressed to that Contact can be
+ * sent back over the same connection.
+ */
+#ifndef TN_SIP_LOCATION_H
+#define TN_SIP_LOCATION_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "common/err.h"
+
+#define LOC_AOR_MAX 256
+#define LOC_CONTACT_MAX 512
+#define LOC_CALLID_MAX 256
+#define LOC_MAX_BINDINGS_PER_AOR 10
+
+struct loc_binding {
+    char aor[LOC_AOR_MAX];         /* "alice@corp.test" */
+    char contact[LOC_CONTACT_MAX]; /* the Contact URI, without <> or params */
+    char call_id[LOC_CALLID_MAX];
+    uint32_t cseq;
+    time_t expires_at;
+    int q; /* 0-1000 */
+    uint64_t conn_id; /* the flow; 0 when unknown (loaded after a restart) */
+};
+
+struct loc_entry;
+struct loc_alias;
+
+struct sip_location {
+    pthread_mutex_t lock;
+    struct loc_entry **buckets;
+    size_t n_buckets;
+    struct loc_alias **aliases;
+    size_t n_alias_buckets;
+};
+
+enum loc_update_result {
+    LOC_UPDATED,
+    LOC_OUT_OF_ORDER, /* same Call-ID, CSeq not higher: 500 (RFC 3261 10.3) */
+    LOC_TOO_MANY,     /* more than LOC_MAX_BINDINGS_PER_AOR */
+    LOC_NO_MEMORY,
+};
+
+int sip_location_init(struct sip_location *loc, tn_err *err);
+void sip_location_free(struct sip_location *loc);
+
+/* Add or refresh a binding (expires_at in the past removes it). */
+enum loc_update_result sip_location_update(struct sip_location *loc,
+                                           const struct loc_binding *b);
+/* Remove every binding of aor (Contact: *). */
+void sip_location_remove_aor(struct sip_location *loc, const char *aor);
+/* Current bindings of aor, best q first; returns how many were written. */
+size_t sip_location_lookup(struct sip_location *loc, const char *aor, time_t now,
+                           struct loc_binding *out, size_t max);
+/* A connection died: drop its bindings and aliases.  Returns how many
+ * bindings went. */
+size_t sip_location_drop_conn(struct sip_location *loc, uint64_t conn_id);
+
+/* Remember that contact is reachable over conn_id (dialog routing). */
+void sip_location_alias(struct sip_location *loc, const char *contact, size_t len,
+                        uint64_t conn_id);
+/* The connection behind a contact, from bindings or aliases; 0 if none. */
+uint64_t sip_location_conn_for_contact(struct sip_location *loc, const char *contact,
+                                       size_t len, time_t now);
+
+#endif
