@@ -1,55 +1,73 @@
 #!/bin/bash
-# demo.sh - what `make run` does until the servers exist: a demo enterprise
-# CA and server certificates under demo/ (git-ignored, made once), their
-# facts as a partner would see them, and a live check of one of them
-# against a local openssl s_server on 127.0.0.1.
+# demo.sh - what `make run` does: a demo enterprise CA and certificates
+# under demo/ (git-ignored, made once), a demo topology with one front end
+# on 127.0.0.1:5061 and two users, and that front end in the foreground.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 TN=build/trustnet
 DEMO=demo
 CA=$DEMO/ca
-PORT=${DEMO_PORT:-15061}
+STORE=$DEMO/state/trustnet.sqlite
+LISTEN=${DEMO_LISTEN:-127.0.0.1:5061}
 
 if [ ! -f "$CA/ca.pem" ]; then
     echo "== creating the demo enterprise CA in $CA"
-    "$TN" ca init --dir "$CA" --name "Corp Demo Enterprise CA" --org "Corp Demo" \
-        --crl-url "http://127.0.0.1:8080/corp-demo.crl"
+    "$TN" ca init --dir "$CA" --name "Corp Demo Enterprise CA" --org "Corp Demo"
 fi
-for name in fe1.corp.test fe2.corp.test edge.corp.test mail.corp.test; do
-    if [ ! -f "$DEMO/$name.pem" ]; then
-        echo "== issuing $name"
-        "$TN" ca issue --dir "$CA" "$name" --san URI:sip:corp.test --out "$DEMO/$name"
-    fi
-done
+if [ ! -f "$DEMO/fe1.corp.test.pem" ]; then
+    echo "== issuing the front end's certificate"
+    "$TN" ca issue --dir "$CA" fe1.corp.test --san URI:sip:corp.test --san IP:127.0.0.1 \
+        --out "$DEMO/fe1.corp.test"
+fi
 "$TN" ca crl --dir "$CA" >/dev/null
 
-echo
-echo "== certificate facts of fe1.corp.test (trustnet cert info)"
-"$TN" cert info "$DEMO/fe1.corp.test.pem"
-echo
-echo "== issued by the demo CA (trustnet ca list)"
-"$TN" ca list --dir "$CA"
-
-echo
-echo "== checking fe1.corp.test served by openssl s_server on 127.0.0.1:$PORT"
-openssl s_server -accept "127.0.0.1:$PORT" -cert "$DEMO/fe1.corp.test.pem" \
-    -key "$DEMO/fe1.corp.test.key" -www -quiet >/dev/null 2>&1 &
-server=$!
-trap 'kill $server 2>/dev/null; wait $server 2>/dev/null || true' EXIT
-for _ in $(seq 1 50); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break
-    sleep 0.1
+cat >"$DEMO/topology.yaml" <<YAML
+# The demo organisation: one site, one pool, one front end, two users.
+version: 1
+organisation: Corp Demo
+sip:
+  domains: [corp.test]
+trust:
+  ca: ca/ca.pem
+  crls: [ca/crl.pem]
+store: state/trustnet.sqlite
+sites:
+  - name: demo
+    pools:
+      - fqdn: pool1.corp.test
+        servers:
+          - fqdn: fe1.corp.test
+            roles: [frontend]
+            sip_listen: $LISTEN
+            certificate: fe1.corp.test.pem
+            key: fe1.corp.test.key
+users:
+  - address: alice@corp.test
+    pool: pool1.corp.test
+  - address: bob@corp.test
+    pool: pool1.corp.test
+YAML
+mkdir -p "$DEMO/state"
+for user in alice bob; do
+    if ! "$TN" user list --store "$STORE" 2>/dev/null | grep -q "^$user@corp.test"; then
+        printf '%s-demo-password\n' "$user" |
+            "$TN" user add --store "$STORE" "$user@corp.test" >/dev/null
+    fi
 done
-echo "-- as a peer server checks it: by its FQDN"
-"$TN" check --ca "$CA/ca.pem" --crl "$CA/crl.pem" --name fe1.corp.test "127.0.0.1:$PORT"
+
+"$TN" topology check "$DEMO/topology.yaml"
 echo
-echo "-- as a SIP client checks it: by the SIP domain (RFC 5922 URI:sip: SAN)"
-"$TN" check --ca "$CA/ca.pem" --crl "$CA/crl.pem" --sip --name corp.test \
-    "127.0.0.1:$PORT" | tail -2
-echo
-echo "-- and for a name it does not carry (refused, as it must be)"
-"$TN" check --ca "$CA/ca.pem" --crl "$CA/crl.pem" --name fe9.corp.test \
-    "127.0.0.1:$PORT" | tail -1 || true
-echo
-echo "Demo files are in $DEMO/.  The SIP and mail servers arrive with the next"
-echo "issues; then 'make run' starts the network itself."
+echo "== the front end's certificate, as a partner sees it"
+"$TN" cert info "$DEMO/fe1.corp.test.pem" | head -8
+cat <<TEXT
+
+== starting fe1.corp.test on $LISTEN (TLS only; Ctrl-C stops it)
+
+Register a SIP client over TLS to $LISTEN (domain corp.test):
+  users alice@corp.test / alice-demo-password, bob@corp.test / bob-demo-password
+  trust the demo CA: $CA/ca.pem
+Check the server as a client would, from another terminal:
+  $TN check --sip --name corp.test --ca $CA/ca.pem --crl $CA/crl.pem $LISTEN
+
+TEXT
+exec "$TN" serve --topology "$DEMO/topology.yaml" --server fe1.corp.test

@@ -14,5 +14,8 @@
 int cmd_ca(int argc, char **argv);    /* src/cli/cmd_ca.c    */
 int cmd_cert(int argc, char **argv);  /* src/cli/cmd_cert.c  */
 int cmd_check(int argc, char **argv); /* src/cli/cmd_check.c */
+int cmd_user(int argc, char **argv);  /* src/cli/cmd_user.c  */
+int cmd_topology(int argc, char **argv); /* src/cli/cmd_topology.c */
+int cmd_serve(int argc, char **argv); /* src/cli/cmd_serve.c */
 
 #endif

@@ -28,6 +28,13 @@ static const char usage_text[] =
     "             servers do, and print the verdict with its reason\n"
     "    check --revocation CERTFILE\n"
     "             check that a certificate's CRL endpoints are usable\n"
+    "    user add|passwd|del|list --store FILE\n"
+    "             manage the SIP users who authenticate with digest\n"
+    "    topology check|show FILE\n"
+    "             validate the topology file (every error with its line) and\n"
+    "             show what it defines\n"
+    "    serve --topology FILE --server FQDN\n"
+    "             run one server of the topology (SIP front end over TLS)\n"
     "\n"
     "EXIT STATUS\n"
     "    0 success or trusted, 1 refused or failed, 2 bad usage or cannot\n"
@@ -45,6 +52,9 @@ static const struct command commands[] = {
     {"ca", cmd_ca},
     {"cert", cmd_cert},
     {"check", cmd_check},
+    {"user", cmd_user},
+    {"topology", cmd_topology},
+    {"serve", cmd_serve},
 };
 
 int main(int argc, char **argv)

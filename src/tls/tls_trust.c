@@ -149,11 +149,17 @@ void tls_trust_free(tls_trust *t)
     free(t);
 }
 
-int tls_trust_reload_if_changed(tls_trust *t, bool *reloaded, tn_err *err)
+bool tls_trust_files_changed(const tls_trust *t)
 {
     bool changed = file_changed(&t->ca);
     for (size_t i = 0; i < t->n_crl && !changed; i++)
         changed = file_changed(&t->crls[i]);
+    return changed;
+}
+
+int tls_trust_reload_if_changed(tls_trust *t, bool *reloaded, tn_err *err)
+{
+    bool changed = tls_trust_files_changed(t);
     if (reloaded != NULL)
         *reloaded = false;
     if (!changed)

@@ -32,6 +32,10 @@ void tls_trust_free(tls_trust *trust);
  * the store was replaced.  On error the old store stays in use. */
 int tls_trust_reload_if_changed(tls_trust *trust, bool *reloaded, tn_err *err);
 
+/* True when a file changed on disk since it was read (stat only).  For a
+ * server that prefers to build a fresh trust store and swap it. */
+bool tls_trust_files_changed(const tls_trust *trust);
+
 /* The current store (borrowed; callers that keep it must up-ref it). */
 X509_STORE *tls_trust_store(const tls_trust *trust);
 /* The trusted CA certificates (borrowed), e.g. for a CertificateRequest. */

@@ -1,0 +1,177 @@
+/* cmd_serve.c - trustnet serve: run the roles the topology gives this
+ * server (today: frontend, the SIP registrar and proxy). */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/commands.h"
+#include "common/log.h"
+#include "common/str.h"
+#include "sip/sip_server.h"
+#include "topology/topology.h"
+
+static const char help_text[] =
+    "NAME\n"
+    "    trustnet serve - run one server of the topology\n"
+    "\n"
+    "SYNOPSIS\n"
+    "    trustnet serve --topology FILE --server FQDN [--log-level LEVEL]\n"
+    "\n"
+    "DESCRIPTION\n"
+    "    Loads and checks the topology, finds the server FQDN in it and runs\n"
+    "    the roles it has, in the foreground, logging one line per event on\n"
+    "    standard error.  The frontend role is a SIP registrar and stateful\n"
+    "    proxy for the organisation's users on sip_listen (default port 5061),\n"
+    "    over TLS only: plain TCP or UDP SIP is not offered at all.  Users\n"
+    "    authenticate with HTTP digest (SHA-256 or MD5) against the store\n"
+    "    (see trustnet user).  Requests for a registered user go back over\n"
+    "    the TLS connection the user registered on.\n"
+    "\n"
+    "    Every connection is logged with peer address, TLS version, cipher,\n"
+    "    client certificate (if any) and verdict.\n"
+    "\n"
+    "SIGNALS\n"
+    "    SIGTERM, SIGINT  clean shutdown: stop accepting, close connections\n"
+    "    SIGHUP           reload the topology's domains, certificates, CA and\n"
+    "                     CRLs for new connections; established connections\n"
+    "                     stay up.  CA and CRL files are also re-read on their\n"
+    "                     own when they change on disk (checked every 5 s).\n"
+    "\n"
+    "OPTIONS\n"
+    "    --topology FILE    the topology file (see docs/topology.md)\n"
+    "    --server FQDN      which server of the topology this is\n"
+    "    --log-level LEVEL  debug, info (default), warn or error\n"
+    "    -h, --help         this help\n"
+    "\n"
+    "EXIT STATUS\n"
+    "    0 after a clean shutdown, 1 when the server cannot start (the reason\n"
+    "    is logged), 2 on bad usage or a topology with errors.\n"
+    "\n"
+    "EXAMPLE\n"
+    "    trustnet serve --topology demo/topology.yaml --server fe1.corp.test\n";
+
+struct serve_ctx {
+    const char *topology_file;
+    const char *server_fqdn;
+};
+
+static int copy_path(char *dst, size_t size, const char *path, tn_err *err)
+{
+    if (path == NULL || tn_strlcpy(dst, path, size) < 0)
+        return tn_errf(err, "missing or too long path");
+    return 0;
+}
+
+static int map_server(const struct topology *topo, const struct topo_server *s,
+                      struct sip_server_config *cfg, tn_err *err)
+{
+    if (!(s->roles & TOPO_ROLE_FRONTEND))
+        return tn_errf(err, "%s has no frontend role: nothing else runs yet", s->fqdn);
+    if (tn_strlcpy(cfg->fqdn, s->fqdn, sizeof cfg->fqdn) < 0 ||
+        tn_strlcpy(cfg->listen, s->sip_listen.text, sizeof cfg->listen) < 0)
+        return tn_errf(err, "server name or address too long");
+    cfg->n_domains = 0;
+    for (size_t i = 0; i < topo->sip.domains.count && i < SIP_SERVER_MAX_DOMAINS; i++)
+        tn_strlcpy(cfg->domains[cfg->n_domains++], topo->sip.domains.items[i],
+                   sizeof cfg->domains[0]);
+    const char *store = s->store.path ? s->store.path : topo->store.path;
+    if (copy_path(cfg->cert_file, sizeof cfg->cert_file, s->certificate.path, err) < 0 ||
+        copy_path(cfg->key_file, sizeof cfg->key_file, s->key.path, err) < 0 ||
+        copy_path(cfg->ca_file, sizeof cfg->ca_file, topo->trust.ca.path, err) < 0 ||
+        copy_path(cfg->store_path, sizeof cfg->store_path, store, err) < 0)
+        return -1;
+    cfg->n_crls = 0;
+    for (size_t i = 0; i < topo->trust.n_crls && i < SIP_SERVER_MAX_CRLS; i++)
+        copy_path(cfg->crl_files[cfg->n_crls++], sizeof cfg->crl_files[0],
+                  topo->trust.crls[i].path, err);
+    if (s->workers > 0)
+        cfg->workers = s->workers;
+    cfg->max_connections = topo->limits.max_connections;
+    cfg->max_message_bytes = topo->sip.max_message_bytes;
+    cfg->handshake_timeout_ms = topo->limits.handshake_timeout_ms;
+    cfg->idle_timeout_ms = (uint64_t)topo->limits.idle_timeout_s * 1000u;
+    return 0;
+}
+
+/* Load the topology and fill cfg for our server (also used on SIGHUP). */
+static int load_config(struct sip_server_config *cfg, void *arg, tn_err *err)
+{
+    struct serve_ctx *ctx = arg;
+    struct topology *topo = NULL;
+    struct topology_diags diags;
+    topology_diags_init(&diags);
+    int rc = topology_load(ctx->topology_file, &topo, &diags, err);
+    const struct topo_server *s = rc == 0 ? topology_find_server(topo, ctx->server_fqdn) : NULL;
+    if (rc == 0 && s == NULL)
+        rc = tn_errf(err, "%s: no server %s in the topology", ctx->topology_file,
+                     ctx->server_fqdn);
+    if (rc == 0 && topology_check_files(topo, s, &diags) < 0)
+        rc = tn_errf(err, "%s: the files of server %s have errors", ctx->topology_file,
+                     ctx->server_fqdn);
+    if (diags.errors + diags.warnings > 0)
+        topology_diags_print(&diags, ctx->topology_file, stderr);
+    if (rc == 0)
+        rc = map_server(topo, s, cfg, err);
+    topology_diags_free(&diags);
+    topology_free(topo);
+    return rc;
+}
+
+static enum tn_log_level parse_level(const char *s, bool *ok)
+{
+    *ok = true;
+    if (strcmp(s, "debug") == 0)
+        return TN_LOG_DEBUG;
+    if (strcmp(s, "info") == 0)
+        return TN_LOG_INFO;
+    if (strcmp(s, "warn") == 0)
+        return TN_LOG_WARN;
+    if (strcmp(s, "error") == 0)
+        return TN_LOG_ERROR;
+    *ok = false;
+    return TN_LOG_INFO;
+}
+
+int cmd_serve(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"topology", required_argument, NULL, 't'}, {"server", required_argument, NULL, 's'},
+        {"log-level", required_argument, NULL, 'l'}, {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    struct serve_ctx ctx = {0};
+    int c;
+    bool ok = true;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        if (c == 'h') {
+            fputs(help_text, stdout);
+            return TN_EXIT_OK;
+        }
+        if (c == 't')
+            ctx.topology_file = optarg;
+        else if (c == 's')
+            ctx.server_fqdn = optarg;
+        else if (c == 'l')
+            tn_log_set_level(parse_level(optarg, &ok));
+        else
+            ok = false;
+    }
+    if (!ok || optind != argc || ctx.topology_file == NULL || ctx.server_fqdn == NULL) {
+        fputs("trustnet serve: needs --topology FILE and --server FQDN (and a valid "
+              "--log-level)\n(see trustnet serve --help)\n", stderr);
+        return TN_EXIT_USAGE;
+    }
+    tn_err err;
+    struct sip_server_config cfg;
+    sip_server_config_defaults(&cfg);
+    if (load_config(&cfg, &ctx, &err) < 0) {
+        tn_log(TN_LOG_ERROR, "serve", "%s", err.msg);
+        return TN_EXIT_USAGE;
+    }
+    if (sip_server_run(&cfg, load_config, &ctx, &err) < 0) {
+        tn_log(TN_LOG_ERROR, "serve", "%s", err.msg);
+        return TN_EXIT_REFUSED;
+    }
+    return TN_EXIT_OK;
+}

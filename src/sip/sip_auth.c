@@ -1,0 +1,101 @@
+/* sip_auth.c - HTTP Digest authentication of users (RFC 3261 22,
+ * RFC 8760): challenge with SHA-256 and MD5, verify against the HA1s of
+ * the store, answer 403 to wrong credentials. */
+#include "sip/sip_server_internal.h"
+
+#include <time.h>
+
+#include "common/log.h"
+#include "common/str.h"
+
+#define NONCE_MAX_AGE_S 300
+
+static void challenge(struct sip_worker *sw, struct conn *c, const struct sip_msg *req,
+                      const char *realm, bool proxy, bool stale)
+{
+    char nonce[SIP_DIGEST_NONCE_LEN + 1];
+    char sha[SIP_DIGEST_CHALLENGE_MAX], md5[SIP_DIGEST_CHALLENGE_MAX], extra[1200];
+    const char *name = proxy ? "Proxy-Authenticate" : "WWW-Authenticate";
+    if (sip_digest_nonce_new(&sw->srv->secret, realm, time(NULL), nonce, sizeof nonce) < 0 ||
+        sip_digest_challenge(sha, sizeof sha, realm, nonce, DIGEST_SHA256, stale) < 0 ||
+        sip_digest_challenge(md5, sizeof md5, realm, nonce, DIGEST_MD5, stale) < 0) {
+        sip_reply(sw, c, req, 500, "Server Internal Error - cannot make a challenge", NULL);
+        return;
+    }
+    /* RFC 8760: the preferred algorithm first; MD5 for older clients. */
+    tn_snprintf(extra, sizeof extra, "%s: %s\r\n%s: %s\r\n", name, sha, name, md5);
+    sip_reply(sw, c, req, proxy ? 407 : 401,
+              proxy ? "Proxy Authentication Required" : "Unauthorized", extra);
+}
+
+/* The credentials for realm among the request's Authorization headers. */
+static bool find_credentials(const struct sip_msg *req, const char *realm, bool proxy,
+                             struct sip_digest_credentials *cr)
+{
+    enum sip_hdr_id id = proxy ? SIP_HDR_PROXY_AUTHORIZATION : SIP_HDR_AUTHORIZATION;
+    for (const struct sip_header *h = sip_msg_first(req, id); h; h = sip_msg_next(req, h)) {
+        tn_err err;
+        if (sip_digest_parse_credentials(h->value.p, h->value.len, cr, &err) == 0 &&
+            strcasecmp(cr->realm, realm) == 0)
+            return true;
+    }
+    return false;
+}
+
+static struct digest_str dstr(const char *s)
+{
+    return (struct digest_str){s, strlen(s)};
+}
+
+static bool response_matches(const struct sip_msg *req, const struct sip_digest_credentials *cr,
+                             const char *ha1)
+{
+    struct sip_digest_response r = {
+        .method = {req->method_str.p, req->method_str.len},
+        .uri = dstr(cr->uri),
+        .nonce = dstr(cr->nonce),
+        .nc = dstr(cr->nc),
+        .cnonce = dstr(cr->cnonce),
+        .qop = dstr(cr->qop),
+        .response = dstr(cr->response),
+    };
+    return sip_digest_verify(cr->alg, ha1, &r);
+}
+
+int sip_auth_check(struct sip_worker *sw, struct conn *c, const struct sip_msg *req,
+                   const char *user, const char *domain, bool proxy)
+{
+    struct sip_digest_credentials cr;
+    if (!find_credentials(req, domain, proxy, &cr)) {
+        challenge(sw, c, req, domain, proxy, false);
+        return 0;
+    }
+    enum sip_nonce_status ns = sip_digest_nonce_check(&sw->srv->secret, domain,
+                                                      dstr(cr.nonce), time(NULL),
+                                                      NONCE_MAX_AGE_S);
+    if (ns != SIP_NONCE_VALID) {
+        challenge(sw, c, req, domain, proxy, ns == SIP_NONCE_STALE);
+        return 0;
+    }
+    if (strcmp(cr.username, user) != 0) {
+        tn_log(TN_LOG_INFO, "auth", "peer=%s %s@%s refused: credentials of %s", c->peer, user,
+               domain, cr.username);
+        sip_reply(sw, c, req, 403, "Forbidden - credentials are for another user", NULL);
+        return 0;
+    }
+    char ha1[DIGEST_HEX_MAX];
+    tn_err err;
+    int found = store_user_ha1(sw->srv->store, user, domain, cr.alg, ha1, sizeof ha1, &err);
+    if (found != 0 || !response_matches(req, &cr, ha1)) {
+        tn_log(TN_LOG_INFO, "auth", "peer=%s %s@%s refused: %s", c->peer, user, domain,
+               found < 0 ? err.msg : found > 0 ? "unknown user" : "wrong password");
+        if (found < 0)
+            sip_reply(sw, c, req, 500, "Server Internal Error - store unavailable", NULL);
+        else
+            sip_reply(sw, c, req, 403, "Forbidden - wrong user name or password", NULL);
+        return 0;
+    }
+    tn_log(TN_LOG_DEBUG, "auth", "peer=%s %s@%s authenticated (%s)", c->peer, user, domain,
+           digest_alg_name(cr.alg));
+    return 1;
+}

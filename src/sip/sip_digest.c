@@ -1,0 +1,536 @@
+/* sip_digest.c - HTTP Digest for SIP: HA1, nonces, challenges, credential
+ * parsing and response verification (see sip_digest.h). */
+#include "sip/sip_digest.h"
+
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include "common/str.h"
+
+#define NONCE_TS_LEN 8
+#define NONCE_MAC_LEN 16
+#define NONCE_RAW_LEN (NONCE_TS_LEN + NONCE_MAC_LEN)
+/* Nonces stamped a little in the future are accepted: another worker may
+ * have read the clock a moment later than this one. */
+#define NONCE_FUTURE_SLACK_S 5
+
+/* ---- algorithms and hashing ---- */
+
+size_t digest_hex_len(enum digest_alg alg)
+{
+    return alg == DIGEST_SHA256 ? 64 : 32;
+}
+
+const char *digest_alg_name(enum digest_alg alg)
+{
+    return alg == DIGEST_SHA256 ? "SHA-256" : "MD5";
+}
+
+int digest_alg_parse(const char *p, size_t len, enum digest_alg *out)
+{
+    if (tn_ascii_caseeq(p, len, "MD5", 3)) {
+        *out = DIGEST_MD5;
+        return 0;
+    }
+    if (tn_ascii_caseeq(p, len, "SHA-256", 7)) {
+        *out = DIGEST_SHA256;
+        return 0;
+    }
+    return -1;
+}
+
+static const EVP_MD *alg_md(enum digest_alg alg)
+{
+    return alg == DIGEST_SHA256 ? EVP_sha256() : EVP_md5();
+}
+
+static void to_hex(const unsigned char *in, size_t n, char *out)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = digits[in[i] >> 4];
+        out[2 * i + 1] = digits[in[i] & 0x0f];
+    }
+    out[2 * n] = '\0';
+}
+
+/* hexout = hex of H(parts[0] ":" parts[1] ":" ... parts[n-1]).
+ * hexout holds at least DIGEST_HEX_MAX bytes. */
+static int hash_joined(enum digest_alg alg, const struct digest_str *parts, size_t n,
+                       char *hexout)
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    int ok = ctx != NULL && EVP_DigestInit_ex(ctx, alg_md(alg), NULL) == 1;
+    for (size_t i = 0; ok && i < n; i++) {
+        if (i > 0)
+            ok = EVP_DigestUpdate(ctx, ":", 1) == 1;
+        if (ok && parts[i].len > 0)
+            ok = EVP_DigestUpdate(ctx, parts[i].p, parts[i].len) == 1;
+    }
+    ok = ok && EVP_DigestFinal_ex(ctx, md, &mdlen) == 1 && mdlen * 2 == digest_hex_len(alg);
+    EVP_MD_CTX_free(ctx);
+    if (!ok)
+        return -1;
+    to_hex(md, mdlen, hexout);
+    return 0;
+}
+
+static struct digest_str cstr(const char *s)
+{
+    return (struct digest_str){s, strlen(s)};
+}
+
+int digest_ha1(enum digest_alg alg, const char *user, const char *realm,
+               const char *password, char *hexout, size_t hexlen)
+{
+    char hex[DIGEST_HEX_MAX];
+    if (hexlen < digest_hex_len(alg) + 1)
+        return -1;
+    struct digest_str parts[3] = {cstr(user), cstr(realm), cstr(password)};
+    int rc = hash_joined(alg, parts, 3, hex);
+    if (rc == 0)
+        memcpy(hexout, hex, digest_hex_len(alg) + 1);
+    OPENSSL_cleanse(hex, sizeof hex);
+    return rc;
+}
+
+/* ---- base64url without padding ---- */
+
+static const char b64url[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/* n must be a multiple of 3; out holds n / 3 * 4 + 1 bytes. */
+static void b64url_encode(const unsigned char *in, size_t n, char *out)
+{
+    size_t o = 0;
+    for (size_t i = 0; i + 2 < n; i += 3) {
+        unsigned v = (unsigned)in[i] << 16 | (unsigned)in[i + 1] << 8 | in[i + 2];
+        out[o++] = b64url[(v >> 18) & 63];
+        out[o++] = b64url[(v >> 12) & 63];
+        out[o++] = b64url[(v >> 6) & 63];
+        out[o++] = b64url[v & 63];
+    }
+    out[o] = '\0';
+}
+
+static int b64url_value(char c)
+{
+    if (c >= 'A' && c <= 'Z')
+        return c - 'A';
+    if (c >= 'a' && c <= 'z')
+        return c - 'a' + 26;
+    if (c >= '0' && c <= '9')
+        return c - '0' + 52;
+    if (c == '-')
+        return 62;
+    if (c == '_')
+        return 63;
+    return -1;
+}
+
+/* len must be a multiple of 4; out holds len / 4 * 3 bytes. */
+static int b64url_decode(const char *in, size_t len, unsigned char *out)
+{
+    size_t o = 0;
+    for (size_t i = 0; i + 3 < len; i += 4) {
+        unsigned v = 0;
+        for (size_t k = 0; k < 4; k++) {
+            int d = b64url_value(in[i + k]);
+            if (d < 0)
+                return -1;
+            v = v << 6 | (unsigned)d;
+        }
+        out[o++] = (unsigned char)(v >> 16);
+        out[o++] = (unsigned char)(v >> 8);
+        out[o++] = (unsigned char)v;
+    }
+    return 0;
+}
+
+/* ---- nonces ---- */
+
+int sip_digest_secret_init(struct sip_digest_secret *secret, tn_err *err)
+{
+    if (RAND_bytes(secret->key, sizeof secret->key) != 1) {
+        tn_errf(err, "cannot draw the digest nonce secret");
+        return tn_err_append_openssl(err);
+    }
+    return 0;
+}
+
+/* mac = HMAC-SHA256(secret, ts || realm)[0..16] */
+static int nonce_mac(const struct sip_digest_secret *secret, const unsigned char *ts,
+                     const char *realm, unsigned char *mac)
+{
+    size_t rlen = strnlen(realm, SIP_DIGEST_REALM_MAX + 1);
+    if (rlen == 0 || rlen > SIP_DIGEST_REALM_MAX)
+        return -1;
+    unsigned char data[NONCE_TS_LEN + SIP_DIGEST_REALM_MAX];
+    unsigned char full[EVP_MAX_MD_SIZE];
+    size_t fulllen = 0;
+    memcpy(data, ts, NONCE_TS_LEN);
+    memcpy(data + NONCE_TS_LEN, realm, rlen);
+    if (EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, secret->key, sizeof secret->key,
+                  data, NONCE_TS_LEN + rlen, full, sizeof full, &fulllen) == NULL ||
+        fulllen < NONCE_MAC_LEN)
+        return -1;
+    memcpy(mac, full, NONCE_MAC_LEN);
+    return 0;
+}
+
+int sip_digest_nonce_new(const struct sip_digest_secret *secret, const char *realm,
+                         int64_t now, char *out, size_t outlen)
+{
+    unsigned char raw[NONCE_RAW_LEN];
+    if (outlen < SIP_DIGEST_NONCE_LEN + 1 || now < 0)
+        return -1;
+    uint64_t t = (uint64_t)now;
+    for (int i = NONCE_TS_LEN - 1; i >= 0; i--, t >>= 8)
+        raw[i] = (unsigned char)(t & 0xff);
+    if (nonce_mac(secret, raw, realm, raw + NONCE_TS_LEN) < 0)
+        return -1;
+    b64url_encode(raw, sizeof raw, out);
+    return 0;
+}
+
+enum sip_nonce_status sip_digest_nonce_check(const struct sip_digest_secret *secret,
+                                             const char *realm, struct digest_str nonce,
+                                             int64_t now, int64_t max_age_s)
+{
+    unsigned char raw[NONCE_RAW_LEN], mac[NONCE_MAC_LEN];
+    if (nonce.p == NULL || nonce.len != SIP_DIGEST_NONCE_LEN ||
+        b64url_decode(nonce.p, nonce.len, raw) < 0 ||
+        nonce_mac(secret, raw, realm, mac) < 0 ||
+        CRYPTO_memcmp(mac, raw + NONCE_TS_LEN, NONCE_MAC_LEN) != 0)
+        return SIP_NONCE_INVALID;
+    uint64_t t = 0;
+    for (int i = 0; i < NONCE_TS_LEN; i++)
+        t = t << 8 | raw[i];
+    if (t > (uint64_t)INT64_MAX)
+        return SIP_NONCE_INVALID; /* authentic bytes we never write */
+    int64_t issued = (int64_t)t;
+    if (now < issued) /* the clock went back, or another worker is ahead */
+        return issued - now <= NONCE_FUTURE_SLACK_S ? SIP_NONCE_VALID : SIP_NONCE_STALE;
+    return now - issued > max_age_s ? SIP_NONCE_STALE : SIP_NONCE_VALID;
+}
+
+/* ---- challenge ---- */
+
+static bool quotable(const char *s)
+{
+    if (*s == '\0')
+        return false;
+    for (; *s != '\0'; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c < 0x20 || c == 0x7f || c == '"' || c == '\\')
+            return false;
+    }
+    return true;
+}
+
+int sip_digest_challenge(char *out, size_t len, const char *realm, const char *nonce,
+                         enum digest_alg alg, bool stale)
+{
+    if (!quotable(realm) || !quotable(nonce))
+        return -1;
+    return tn_snprintf(out, len,
+                       "Digest realm=\"%s\", nonce=\"%s\", algorithm=%s, qop=\"auth\", "
+                       "stale=%s",
+                       realm, nonce, digest_alg_name(alg), stale ? "TRUE" : "FALSE");
+}
+
+/* ---- credentials parser ---- */
+
+struct cursor {
+    const char *p;
+    size_t len;
+    size_t pos;
+};
+
+static bool at_end(const struct cursor *c)
+{
+    return c->pos >= c->len;
+}
+
+static char peek(const struct cursor *c)
+{
+    return at_end(c) ? '\0' : c->p[c->pos];
+}
+
+/* Skip linear whitespace: SP, HT, and CRLF (or a lone LF) that is
+ * followed by SP or HT (a folded line).  Returns how much was skipped. */
+static size_t skip_lws(struct cursor *c)
+{
+    size_t start = c->pos;
+    for (;;) {
+        char ch = peek(c);
+        if (ch == ' ' || ch == '\t') {
+            c->pos++;
+            continue;
+        }
+        size_t eol = 0;
+        if (ch == '\r' && c->pos + 1 < c->len && c->p[c->pos + 1] == '\n')
+            eol = 2;
+        else if (ch == '\n')
+            eol = 1;
+        if (eol > 0 && c->pos + eol < c->len &&
+            (c->p[c->pos + eol] == ' ' || c->p[c->pos + eol] == '\t')) {
+            c->pos += eol;
+            continue;
+        }
+        return c->pos - start;
+    }
+}
+
+/* RFC 3261 25.1 token characters. */
+static bool is_token_char(char ch)
+{
+    if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9'))
+        return true;
+    return ch != '\0' && strchr("-.!%*_+`'~", ch) != NULL;
+}
+
+static struct digest_str take_token(struct cursor *c)
+{
+    size_t start = c->pos;
+    while (!at_end(c) && is_token_char(c->p[c->pos]))
+        c->pos++;
+    return (struct digest_str){c->p + start, c->pos - start};
+}
+
+/* Append one byte to a bounded output (dst may be NULL: validate only). */
+static int put_byte(char *dst, size_t dstsize, size_t *n, char ch)
+{
+    if (dst != NULL) {
+        if (*n + 1 >= dstsize)
+            return -1;
+        dst[*n] = ch;
+    }
+    (*n)++;
+    return 0;
+}
+
+static bool is_ctl(unsigned char ch)
+{
+    return ch < 0x20 || ch == 0x7f;
+}
+
+/* A quoted-string (cursor on the opening quote) or a token, unquoted into
+ * dst (NUL-terminated).  Folded whitespace inside quotes becomes one SP. */
+static int take_value(struct cursor *c, const char *name, char *dst, size_t dstsize,
+                      tn_err *err)
+{
+    size_t n = 0;
+    if (peek(c) != '"') {
+        struct digest_str tok = take_token(c);
+        if (tok.len == 0)
+            return tn_errf(err, "Digest parameter %s has no value", name);
+        for (size_t i = 0; i < tok.len; i++)
+            if (put_byte(dst, dstsize, &n, tok.p[i]) < 0)
+                return tn_errf(err, "Digest parameter %s is too long", name);
+    } else {
+        c->pos++;
+        for (;;) {
+            if (at_end(c))
+                return tn_errf(err, "Digest parameter %s: unterminated quoted string", name);
+            unsigned char ch = (unsigned char)c->p[c->pos];
+            if (ch == '"') {
+                c->pos++;
+                break;
+            }
+            if (ch == '\r' || ch == '\n') {
+                if (skip_lws(c) == 0)
+                    return tn_errf(err, "Digest parameter %s: line break in quoted string",
+                                   name);
+                ch = ' ';
+            } else if (ch == '\\') {
+                if (c->pos + 1 >= c->len || is_ctl((unsigned char)c->p[c->pos + 1]))
+                    return tn_errf(err, "Digest parameter %s: bad escape", name);
+                ch = (unsigned char)c->p[c->pos + 1];
+                c->pos += 2;
+            } else if (is_ctl(ch) && ch != '\t') {
+                return tn_errf(err, "Digest parameter %s: control character", name);
+            } else {
+                c->pos++;
+            }
+            if (put_byte(dst, dstsize, &n, (char)ch) < 0)
+                return tn_errf(err, "Digest parameter %s is too long", name);
+        }
+    }
+    if (dst != NULL)
+        dst[n] = '\0';
+    return 0;
+}
+
+enum cred_field {
+    F_USERNAME, F_REALM, F_NONCE, F_URI, F_RESPONSE, F_CNONCE, F_OPAQUE, F_NC,
+    F_QOP, F_ALGORITHM, F_COUNT
+};
+
+static const char *const field_names[F_COUNT] = {
+    "username", "realm", "nonce", "uri", "response", "cnonce", "opaque", "nc",
+    "qop", "algorithm",
+};
+
+static char *field_buf(struct sip_digest_credentials *cr, enum cred_field f, size_t *size)
+{
+    switch (f) {
+    case F_USERNAME: *size = sizeof cr->username; return cr->username;
+    case F_REALM: *size = sizeof cr->realm; return cr->realm;
+    case F_NONCE: *size = sizeof cr->nonce; return cr->nonce;
+    case F_URI: *size = sizeof cr->uri; return cr->uri;
+    case F_RESPONSE: *size = sizeof cr->response; return cr->response;
+    case F_CNONCE: *size = sizeof cr->cnonce; return cr->cnonce;
+    case F_OPAQUE: *size = sizeof cr->opaque; return cr->opaque;
+    case F_NC: *size = sizeof cr->nc; return cr->nc;
+    case F_QOP: *size = sizeof cr->qop; return cr->qop;
+    case F_ALGORITHM:
+    case F_COUNT: break;
+    }
+    *size = 0;
+    return NULL;
+}
+
+static int field_of(struct digest_str name)
+{
+    for (int f = 0; f < F_COUNT; f++)
+        if (tn_ascii_caseeq(name.p, name.len, field_names[f], strlen(field_names[f])))
+            return f;
+    return -1;
+}
+
+/* One name=value pair into cr; seen tracks duplicates. */
+static int take_param(struct cursor *c, struct sip_digest_credentials *cr, unsigned *seen,
+                      tn_err *err)
+{
+    struct digest_str name = take_token(c);
+    if (name.len == 0)
+        return tn_errf(err, "Digest credentials: parameter name expected");
+    char shown[32];
+    tn_snprintf(shown, sizeof shown, "%.*s", (int)(name.len > 24 ? 24 : name.len), name.p);
+    skip_lws(c);
+    if (peek(c) != '=')
+        return tn_errf(err, "Digest parameter %s has no '='", shown);
+    c->pos++;
+    skip_lws(c);
+    if (tn_ascii_caseeq(name.p, name.len, "username*", 9))
+        return tn_errf(err, "Digest parameter username* is not supported");
+    int f = field_of(name);
+    if (f < 0)
+        return take_value(c, shown, NULL, 0, err); /* unknown: check and skip */
+    if (*seen & (1u << f))
+        return tn_errf(err, "Digest parameter %s appears twice", shown);
+    *seen |= 1u << f;
+    if (f == F_ALGORITHM) {
+        char alg[32];
+        if (take_value(c, shown, alg, sizeof alg, err) < 0)
+            return -1;
+        if (digest_alg_parse(alg, strlen(alg), &cr->alg) < 0)
+            return tn_errf(err, "Digest algorithm not supported");
+        return 0;
+    }
+    size_t size = 0;
+    char *dst = field_buf(cr, (enum cred_field)f, &size);
+    return take_value(c, shown, dst, size, err);
+}
+
+int sip_digest_parse_credentials(const char *p, size_t len,
+                                 struct sip_digest_credentials *out, tn_err *err)
+{
+    struct cursor c = {p, p == NULL ? 0 : len, 0};
+    memset(out, 0, sizeof *out);
+    out->alg = DIGEST_MD5;
+    skip_lws(&c);
+    struct digest_str scheme = take_token(&c);
+    if (!tn_ascii_caseeq(scheme.p, scheme.len, "Digest", 6))
+        return tn_errf(err, "authorization scheme is not Digest");
+    if (skip_lws(&c) == 0)
+        return tn_errf(err, "Digest credentials: whitespace expected after Digest");
+    unsigned seen = 0;
+    for (;;) {
+        if (take_param(&c, out, &seen, err) < 0)
+            return -1;
+        skip_lws(&c);
+        if (at_end(&c))
+            break;
+        if (peek(&c) != ',')
+            return tn_errf(err, "Digest credentials: ',' expected between parameters");
+        c.pos++;
+        skip_lws(&c);
+    }
+    static const enum cred_field required[] = {F_USERNAME, F_REALM, F_NONCE, F_URI,
+                                               F_RESPONSE};
+    for (size_t i = 0; i < sizeof required / sizeof required[0]; i++)
+        if (!(seen & (1u << required[i])))
+            return tn_errf(err, "Digest credentials without %s", field_names[required[i]]);
+    return 0;
+}
+
+/* ---- verification ---- */
+
+static bool is_hex(const char *p, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        char ch = p[i];
+        if (!((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f') || (ch >= 'A' && ch <= 'F')))
+            return false;
+    }
+    return true;
+}
+
+static void lower_copy(char *dst, const char *src, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        char ch = src[i];
+        dst[i] = (ch >= 'A' && ch <= 'F') ? (char)(ch - 'A' + 'a') : ch;
+    }
+    dst[len] = '\0';
+}
+
+int sip_digest_compute(enum digest_alg alg, const char *ha1hex,
+                       const struct sip_digest_response *r, char *hexout, size_t hexlen)
+{
+    size_t hl = digest_hex_len(alg);
+    char ha1[DIGEST_HEX_MAX], ha2[DIGEST_HEX_MAX];
+    if (ha1hex == NULL || hexlen < hl + 1 || strnlen(ha1hex, hl + 1) != hl ||
+        !is_hex(ha1hex, hl))
+        return -1;
+    lower_copy(ha1, ha1hex, hl);
+    struct digest_str a2[2] = {r->method, r->uri};
+    if (r->method.len == 0 || hash_joined(alg, a2, 2, ha2) < 0)
+        return -1;
+    struct digest_str h1 = {ha1, hl}, h2 = {ha2, hl};
+    int rc;
+    if (r->qop.len == 0) {
+        if (alg != DIGEST_MD5) /* RFC 2069 never had SHA-256 */
+            return -1;
+        struct digest_str parts[3] = {h1, r->nonce, h2};
+        rc = hash_joined(alg, parts, 3, hexout);
+    } else {
+        if (!tn_ascii_caseeq(r->qop.p, r->qop.len, "auth", 4) || r->nc.len != 8 ||
+            !is_hex(r->nc.p, r->nc.len) || r->cnonce.len == 0)
+            return -1;
+        struct digest_str parts[6] = {h1, r->nonce, r->nc, r->cnonce, r->qop, h2};
+        rc = hash_joined(alg, parts, 6, hexout);
+    }
+    OPENSSL_cleanse(ha1, sizeof ha1);
+    return rc;
+}
+
+bool sip_digest_verify(enum digest_alg alg, const char *ha1hex,
+                       const struct sip_digest_response *r)
+{
+    size_t hl = digest_hex_len(alg);
+    char want[DIGEST_HEX_MAX], got[DIGEST_HEX_MAX];
+    if (r->response.p == NULL || r->response.len != hl || !is_hex(r->response.p, hl))
+        return false;
+    if (sip_digest_compute(alg, ha1hex, r, want, sizeof want) < 0)
+        return false;
+    lower_copy(got, r->response.p, hl);
+    return CRYPTO_memcmp(want, got, hl) == 0;
+}

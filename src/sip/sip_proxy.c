@@ -1,0 +1,235 @@
+/* sip_proxy.c - what happens to a request (RFC 3261 16): checks, local
+ * handling (REGISTER, OPTIONS to us), authentication of our users, route
+ * processing, and the choice of the connection it goes out on. */
+#include "sip/sip_txn.h"
+
+#include <time.h>
+
+#include "common/log.h"
+#include "common/str.h"
+#include "sip/sip_build.h"
+
+#define ALLOW_METHODS "INVITE, ACK, CANCEL, BYE, OPTIONS, MESSAGE, SUBSCRIBE, NOTIFY, " \
+                      "PRACK, UPDATE, INFO, REFER, REGISTER"
+
+/* What identifies a request for loop detection (RFC 3261 16.6 step 8). */
+static uint32_t loop_hash(const struct sip_msg *req, sip_str target)
+{
+    uint32_t h = 2166136261u;
+    sip_str parts[] = {target, req->from_tag, req->to_tag, req->call_id};
+    for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
+        for (size_t j = 0; j < parts[i].len; j++)
+            h = (h ^ (unsigned char)parts[i].p[j]) * 16777619u;
+    return (h ^ req->cseq_num) * 16777619u;
+}
+
+static void answer_options(struct sip_worker *sw, struct conn *c, const struct sip_msg *req)
+{
+    sip_reply(sw, c, req, 200, "OK",
+              "Allow: " ALLOW_METHODS "\r\nAccept: application/sdp, text/plain\r\n"
+              "Supported: outbound, path\r\n");
+}
+
+/* How many top Route values name us (loose routing: we pop them). */
+static size_t our_routes(const struct sip_server *srv, const struct sip_msg *req)
+{
+    size_t n = 0;
+    for (const struct sip_header *h = sip_msg_first(req, SIP_HDR_ROUTE); h;
+         h = sip_msg_next(req, h), n++) {
+        struct sip_name_addr na;
+        if (sip_name_addr_parse(h->value, &na) < 0 || !sip_server_is_us(srv, &na.uri))
+            break;
+    }
+    return n;
+}
+
+/* The first Route value after ours, if any: the next hop. */
+static bool next_route(const struct sip_msg *req, size_t skip, struct sip_name_addr *na)
+{
+    size_t i = 0;
+    for (const struct sip_header *h = sip_msg_first(req, SIP_HDR_ROUTE); h;
+         h = sip_msg_next(req, h), i++)
+        if (i == skip)
+            return sip_name_addr_parse(h->value, na) == 0;
+    return false;
+}
+
+struct route {
+    uint64_t conn;          /* where it goes, 0 when answered here */
+    sip_str target;         /* the URI that decided */
+    bool dialog_forming;
+};
+
+/* A local user's request target: the best current binding with a flow. */
+static bool route_to_user(struct sip_worker *sw, struct conn *c, const struct sip_msg *req,
+                          const struct sip_uri *u, struct route *r)
+{
+    char user[STORE_USER_MAX + 1], domain[STORE_DOMAIN_MAX + 1], aor[LOC_AOR_MAX], ha1[DIGEST_HEX_MAX];
+    tn_err err;
+    if (sip_str_copy(user, sizeof user, u->user) < 0 ||
+        sip_str_copy(domain, sizeof domain, u->host) < 0) {
+        sip_reply(sw, c, req, 404, "Not Found - unknown user", NULL);
+        return false;
+    }
+    for (char *p = domain; *p; p++)
+        *p = (char)sip_ascii_lower(*p);
+    if (store_user_ha1(sw->srv->store, user, domain, DIGEST_SHA256, ha1, sizeof ha1, &err) != 0) {
+        sip_reply(sw, c, req, 404, "Not Found - unknown user", NULL);
+        return false;
+    }
+    tn_snprintf(aor, sizeof aor, "%s@%s", user, domain);
+    struct loc_binding b[LOC_MAX_BINDINGS_PER_AOR];
+    size_t n = sip_location_lookup(&sw->srv->loc, aor, time(NULL), b, LOC_MAX_BINDINGS_PER_AOR);
+    for (size_t i = 0; i < n; i++) {
+        if (b[i].conn_id != 0) {
+            r->conn = b[i].conn_id;
+            return true;
+        }
+    }
+    sip_reply(sw, c, req, 480, "Temporarily Unavailable - user not registered", NULL);
+    return false;
+}
+
+/* Decide where req goes.  false when it was answered here. */
+static bool route_request(struct sip_worker *sw, struct conn *c, const struct sip_msg *req,
+                          size_t pop, struct route *r)
+{
+    struct sip_server *srv = sw->srv;
+    struct sip_name_addr na;
+    const struct sip_uri *target = &req->ruri_uri;
+    r->target = req->ruri;
+    if (next_route(req, pop, &na)) {
+        target = &na.uri;
+        r->target = na.uri_text;
+    }
+    /* A contact we know a connection for: dialogs and registered flows. */
+    r->conn = sip_location_conn_for_contact(&srv->loc, r->target.p, r->target.len, time(NULL));
+    if (r->conn != 0)
+        return true;
+    if (target->scheme == SIP_URI_TEL) {
+        sip_reply(sw, c, req, 404, "Not Found - no route for tel: URIs", NULL);
+        return false;
+    }
+    if (sip_server_is_local_domain(srv, target->host) && target->user.len > 0)
+        return route_to_user(sw, c, req, target, r);
+    if (sip_server_is_us(srv, target) || sip_server_is_local_domain(srv, target->host)) {
+        if (req->method == SIP_OPTIONS)
+            answer_options(sw, c, req);
+        else
+            sip_reply(sw, c, req, 404, "Not Found", NULL);
+        return false;
+    }
+    tn_log(TN_LOG_INFO, "sip", "peer=%s refused: no route to %.*s", c->peer,
+           (int)r->target.len, r->target.p);
+    sip_reply(sw, c, req, 403, "Forbidden - relaying to other domains is not allowed", NULL);
+    return false;
+}
+
+/* Initial requests from our users are authenticated as the From user. */
+static bool authorised(struct sip_worker *sw, struct conn *c, const struct sip_msg *req)
+{
+    if (req->to_tag.len > 0 || req->method == SIP_ACK || req->method == SIP_CANCEL)
+        return true; /* in-dialog, or cannot be challenged (RFC 3261 22.1) */
+    const struct sip_uri *from = &req->from.uri;
+    char user[STORE_USER_MAX + 1], domain[STORE_DOMAIN_MAX + 1];
+    if (from->scheme == SIP_URI_TEL || !sip_server_is_local_domain(sw->srv, from->host)) {
+        sip_reply(sw, c, req, 403, "Forbidden - sender is not a user of this domain", NULL);
+        return false;
+    }
+    if (sip_str_copy(user, sizeof user, from->user) < 0 || user[0] == '\0' ||
+        sip_str_copy(domain, sizeof domain, from->host) < 0) {
+        sip_reply(sw, c, req, 403, "Forbidden - bad From user", NULL);
+        return false;
+    }
+    for (char *p = domain; *p; p++)
+        *p = (char)sip_ascii_lower(*p);
+    return sip_auth_check(sw, c, req, user, domain, true) == 1;
+}
+
+static bool is_dialog_forming(const struct sip_msg *req)
+{
+    return req->to_tag.len == 0 && (req->method == SIP_INVITE || req->method == SIP_SUBSCRIBE ||
+                                    req->method == SIP_REFER);
+}
+
+/* The sender's Contact is reachable over this connection (for in-dialog
+ * requests addressed to it). */
+static void remember_sender(struct sip_worker *sw, struct conn *c, const struct sip_msg *req)
+{
+    const struct sip_header *h = sip_msg_first(req, SIP_HDR_CONTACT);
+    struct sip_name_addr na;
+    if (h != NULL && sip_name_addr_parse(h->value, &na) == 0 && !na.is_star)
+        sip_location_alias(&sw->srv->loc, na.uri_text.p, na.uri_text.len, c->id);
+}
+
+/* ACK for a 2xx is its own transaction: forward without state. */
+static void forward_stateless(struct sip_worker *sw, const struct sip_msg *req, uint64_t out,
+                              struct sip_forward_edit *e, uint32_t loop)
+{
+    char via[400];
+    if (sip_txn_via(sw, 0, loop, via, sizeof via) < 0)
+        return;
+    e->via = via;
+    int n = sip_build_forward(sw->out, sizeof sw->out, req, e);
+    if (n > 0)
+        worker_send(&sw->srv->group, out, sw->out, (size_t)n);
+}
+
+static void forward(struct sip_worker *sw, struct conn *c, const struct sip_msg *req,
+                    size_t pop, const struct route *r, uint32_t loop)
+{
+    char rr[400];
+    tn_snprintf(rr, sizeof rr, "<sip:%s;transport=tls;lr>", sw->srv->sent_by);
+    static const enum sip_hdr_id drop[] = {SIP_HDR_PROXY_AUTHORIZATION};
+    struct sip_forward_edit e = {
+        .record_route = r->dialog_forming ? rr : NULL,
+        .drop_routes = pop,
+        /* Our users' credentials stop here: they are for this realm. */
+        .drop_ids = drop,
+        .ndrop_ids = 1,
+    };
+    if (r->dialog_forming)
+        remember_sender(sw, c, req);
+    if (req->method == SIP_ACK)
+        forward_stateless(sw, req, r->conn, &e, loop);
+    else
+        sip_txn_forward(sw, c, req, r->conn, &e, loop);
+}
+
+void sip_proxy_request(struct sip_worker *sw, struct conn *c, const struct sip_msg *req)
+{
+    tn_log(TN_LOG_DEBUG, "sip", "peer=%s -> %.*s %.*s", c->peer, (int)req->method_str.len,
+           req->method_str.p, (int)req->ruri.len, req->ruri.p);
+    if (req->method == SIP_ACK && sip_txn_absorb_ack(sw, req))
+        return;
+    if (req->method == SIP_CANCEL) {
+        sip_txn_cancel(sw, c, req);
+        return;
+    }
+    if (req->method == SIP_REGISTER) {
+        sip_registrar_handle(sw, c, req);
+        return;
+    }
+    if (req->max_forwards == 0) {
+        if (req->method != SIP_ACK)
+            sip_reply(sw, c, req, 483, "Too Many Hops", NULL);
+        return;
+    }
+    size_t pop = our_routes(sw->srv, req);
+    struct route r = {.dialog_forming = is_dialog_forming(req)};
+    uint32_t loop = loop_hash(req, req->ruri);
+    if (sip_txn_is_loop(sw->srv, req, loop)) {
+        sip_reply(sw, c, req, 482, "Loop Detected", NULL);
+        return;
+    }
+    bool to_us = req->method == SIP_OPTIONS && req->ruri_uri.user.len == 0 &&
+                 (sip_server_is_us(sw->srv, &req->ruri_uri) ||
+                  sip_server_is_local_domain(sw->srv, req->ruri_uri.host));
+    if (to_us) {
+        answer_options(sw, c, req); /* keep-alive probes need no credentials */
+        return;
+    }
+    if (!authorised(sw, c, req) || !route_request(sw, c, req, pop, &r))
+        return;
+    forward(sw, c, req, pop, &r, loop);
+}

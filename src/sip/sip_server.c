@@ -1,0 +1,313 @@
+/* sip_server.c - the SIP front end's life cycle, connections and
+ * dispatch (see sip_server.h). */
+#include "sip/sip_server_internal.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "common/str.h"
+#include "net/net_connect.h"
+#include "sip/sip_frame.h"
+
+#define RETIRED_MAX 64
+#define TRUST_CHECK_MS 5000
+
+void sip_server_config_defaults(struct sip_server_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    cfg->workers = cpus > 0 && cpus <= 64 ? (unsigned)cpus : 2;
+    cfg->max_connections = 10000;
+    cfg->max_message_bytes = SIP_MAX_MSG;
+    cfg->handshake_timeout_ms = 5000;
+    cfg->idle_timeout_ms = 3600 * 1000;
+    cfg->min_expires = 60;
+    cfg->max_expires = 3600;
+    cfg->default_expires = 3600;
+}
+
+int sip_str_copy(char *dst, size_t size, sip_str s)
+{
+    if (s.len >= size || memchr(s.p, '\0', s.len) != NULL)
+        return -1;
+    memcpy(dst, s.p, s.len);
+    dst[s.len] = '\0';
+    return 0;
+}
+
+bool sip_server_is_local_domain(const struct sip_server *srv, sip_str host)
+{
+    for (size_t i = 0; i < srv->cfg.n_domains; i++)
+        if (sip_str_caseeq(host, sip_str_cstr(srv->cfg.domains[i])))
+            return true;
+    return false;
+}
+
+/* Does this URI name this very server (its FQDN or listen address)? */
+bool sip_server_is_us(const struct sip_server *srv, const struct sip_uri *u)
+{
+    bool host = sip_str_caseeq(u->host, sip_str_cstr(srv->cfg.fqdn)) ||
+                sip_str_caseeq(u->host, sip_str_cstr(srv->listen_host));
+    return host && (u->port == 0 || u->port == srv->port);
+}
+
+/* --- one framed message ---------------------------------------------------- */
+
+static void handle_message(struct sip_worker *sw, struct conn *c, const char *buf, size_t len)
+{
+    struct sip_parse_error perr;
+    struct sip_msg *m = &sw->msg;
+    c->messages_in++;
+    if (sip_parse(m, buf, len, &perr) < 0) {
+        tn_log(TN_LOG_INFO, "sip", "peer=%s bad message: %d %s", c->peer, perr.status,
+               perr.reason);
+        /* A request we can answer gets the reason; a bad response is dropped. */
+        if (m->is_request && m->headers_ok && m->method != SIP_ACK)
+            sip_reply(sw, c, m, perr.status, perr.reason, NULL);
+        return;
+    }
+    if (m->is_request)
+        sip_proxy_request(sw, c, m);
+    else
+        sip_proxy_response(sw, c, m);
+}
+
+static size_t on_data(struct conn *c, const char *buf, size_t len, void *ctx)
+{
+    struct sip_worker *sw = c->worker->app;
+    size_t used = 0;
+    while (used < len && c->state != CONN_CLOSED) {
+        size_t consumed = 0;
+        struct sip_parse_error perr;
+        enum sip_frame_result r = sip_frame(buf + used, len - used,
+                                            sw->srv->cfg.max_message_bytes, &consumed, &perr);
+        if (r == SIP_FRAME_NEED_MORE)
+            break;
+        if (r == SIP_FRAME_ERROR) {
+            /* Without a message boundary nothing after this can be trusted. */
+            tn_log(TN_LOG_INFO, "sip", "peer=%s unframeable input: %d %s", c->peer,
+                   perr.status, perr.reason);
+            conn_close(c, perr.reason);
+            return len;
+        }
+        if (r == SIP_FRAME_KEEPALIVE_PING)
+            conn_send(c, "\r\n", 2); /* RFC 5626 3.5.1 pong */
+        else if (r == SIP_FRAME_MESSAGE)
+            handle_message(sw, c, buf + used, consumed);
+        used += consumed;
+    }
+    return used;
+}
+
+static void on_close(struct conn *c, void *ctx)
+{
+    struct sip_worker *sw = c->worker->app;
+    size_t dropped = sip_location_drop_conn(&sw->srv->loc, c->id);
+    if (dropped > 0) {
+        char flow[32];
+        tn_err err;
+        sip_flow_id(c->id, flow, sizeof flow);
+        if (store_bindings_delete_flow(sw->srv->store, flow, &err) < 0)
+            tn_log(TN_LOG_WARN, "store", "%s", err.msg);
+        tn_log(TN_LOG_INFO, "registrar", "peer=%s connection gone: %zu binding(s) dropped",
+               c->peer, dropped);
+    }
+}
+
+/* --- start-up ---------------------------------------------------------------- */
+
+static int make_tls(const struct sip_server_config *cfg, tls_trust **trust, tls_config **tls,
+                    tn_err *err)
+{
+    const char *crls[SIP_SERVER_MAX_CRLS];
+    for (size_t i = 0; i < cfg->n_crls; i++)
+        crls[i] = cfg->crl_files[i];
+    *trust = tls_trust_new("enterprise", cfg->ca_file, crls, cfg->n_crls, err);
+    *tls = *trust ? tls_config_new(TLS_SIDE_SERVER, err) : NULL;
+    if (*tls == NULL || tls_config_add_identity(*tls, cfg->cert_file, cfg->key_file, err) < 0) {
+        tls_config_free(*tls);
+        tls_trust_free(*trust);
+        return -1;
+    }
+    tls_config_set_trust(*tls, *trust);
+    /* Clients may present a certificate (logged); users authenticate by
+     * digest.  Server-to-server MTLS arrives with the next issue. */
+    tls_config_set_client_auth(*tls, TLS_CLIENT_CERT_OPTIONAL);
+    return 0;
+}
+
+static int init_workers(struct sip_server *srv, tn_err *err)
+{
+    struct conn_limits limits = {
+        .max_buffer = srv->cfg.max_message_bytes + 4096,
+        .max_queue = 4 * 1024 * 1024,
+        .handshake_ms = srv->cfg.handshake_timeout_ms,
+        .idle_ms = srv->cfg.idle_timeout_ms,
+    };
+    srv->handler = (struct conn_handler){.on_data = on_data, .on_close = on_close, .ctx = srv};
+    if (worker_group_init(&srv->group, srv->cfg.workers, srv->cfg.listen, srv->tls,
+                          &srv->handler, &limits, srv->cfg.max_connections, err) < 0)
+        return -1;
+    srv->group.log_component = "sip";
+    for (unsigned i = 0; i < srv->group.n; i++) {
+        struct sip_worker *sw = calloc(1, sizeof *sw);
+        if (sw == NULL)
+            return tn_errf(err, "out of memory");
+        sw->srv = srv;
+        sw->w = &srv->group.workers[i];
+        sip_proxy_worker_init(sw);
+        srv->group.workers[i].app = sw;
+    }
+    return 0;
+}
+
+static int load_bindings(const struct store_binding *b, void *ctx)
+{
+    /* Registrations survive a restart; their old flows do not. */
+    struct sip_server *srv = ctx;
+    struct loc_binding lb = {.expires_at = (time_t)b->expires_at, .q = b->q, .cseq = b->cseq};
+    tn_strlcpy(lb.aor, b->aor, sizeof lb.aor);
+    tn_strlcpy(lb.contact, b->contact, sizeof lb.contact);
+    tn_strlcpy(lb.call_id, b->call_id, sizeof lb.call_id);
+    sip_location_update(&srv->loc, &lb);
+    return 0;
+}
+
+static int server_init(struct sip_server *srv, const struct sip_server_config *cfg, tn_err *err)
+{
+    char port[8];
+    srv->cfg = *cfg;
+    if (net_split_host_port(cfg->listen, srv->listen_host, sizeof srv->listen_host, port,
+                            sizeof port, err) < 0)
+        return -1;
+    srv->port = atoi(port);
+    tn_snprintf(srv->sent_by, sizeof srv->sent_by, "%s:%d", cfg->fqdn, srv->port);
+    if (sip_digest_secret_init(&srv->secret, err) < 0 || sip_location_init(&srv->loc, err) < 0)
+        return -1;
+    srv->store = store_open(cfg->store_path, err);
+    if (srv->store == NULL)
+        return -1;
+    if (store_bindings_load_all(srv->store, time(NULL), load_bindings, srv, err) < 0)
+        return -1;
+    if (make_tls(cfg, &srv->trust, &srv->tls, err) < 0)
+        return -1;
+    return init_workers(srv, err);
+}
+
+/* --- running: signals, reloads ------------------------------------------------- */
+
+struct retired {
+    tls_trust *trust[RETIRED_MAX];
+    tls_config *tls[RETIRED_MAX];
+    size_t n;
+};
+
+/* New TLS material for new connections; established ones keep theirs.
+ * The old objects may still be in a handshake: keep them until exit. */
+static void swap_tls(struct sip_server *srv, struct retired *old, const char *why)
+{
+    tn_err err;
+    tls_trust *trust;
+    tls_config *tls;
+    if (old->n == RETIRED_MAX || make_tls(&srv->cfg, &trust, &tls, &err) < 0) {
+        tn_log(TN_LOG_ERROR, "tls", "%s: keeping the current certificates: %s", why,
+               old->n == RETIRED_MAX ? "too many reloads" : err.msg);
+        return;
+    }
+    old->trust[old->n] = srv->trust;
+    old->tls[old->n++] = srv->tls;
+    srv->trust = trust;
+    srv->tls = tls;
+    worker_group_set_tls(&srv->group, tls);
+    tn_log(TN_LOG_INFO, "tls", "%s: certificates, CA and CRLs reloaded", why);
+}
+
+static void reload(struct sip_server *srv, struct retired *old, sip_server_reload_fn fn,
+                   void *ctx)
+{
+    tn_err err;
+    struct sip_server_config next = srv->cfg;
+    if (fn != NULL && fn(&next, ctx, &err) < 0) {
+        tn_log(TN_LOG_ERROR, "sip", "SIGHUP: configuration not reloaded: %s", err.msg);
+        return;
+    }
+    /* Listen address, workers and store need a restart; the rest applies. */
+    memcpy(srv->cfg.domains, next.domains, sizeof next.domains);
+    srv->cfg.n_domains = next.n_domains;
+    memcpy(srv->cfg.cert_file, next.cert_file, sizeof next.cert_file);
+    memcpy(srv->cfg.key_file, next.key_file, sizeof next.key_file);
+    memcpy(srv->cfg.ca_file, next.ca_file, sizeof next.ca_file);
+    memcpy(srv->cfg.crl_files, next.crl_files, sizeof next.crl_files);
+    srv->cfg.n_crls = next.n_crls;
+    swap_tls(srv, old, "SIGHUP");
+}
+
+static void wait_for_signals(struct sip_server *srv, const sigset_t *set,
+                             sip_server_reload_fn fn, void *ctx)
+{
+    struct retired old = {0};
+    struct timespec tick = {.tv_sec = TRUST_CHECK_MS / 1000};
+    for (;;) {
+        int sig = sigtimedwait(set, NULL, &tick);
+        if (sig == SIGTERM || sig == SIGINT) {
+            tn_log(TN_LOG_INFO, "sip", "%s: shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+            break;
+        }
+        if (sig == SIGHUP)
+            reload(srv, &old, fn, ctx);
+        else if (sig < 0 && errno == EAGAIN && tls_trust_files_changed(srv->trust))
+            swap_tls(srv, &old, "CA or CRL file changed");
+    }
+    worker_group_stop(&srv->group);
+    for (size_t i = 0; i < old.n; i++) {
+        tls_config_free(old.tls[i]);
+        tls_trust_free(old.trust[i]);
+    }
+}
+
+static void server_free(struct sip_server *srv)
+{
+    for (unsigned i = 0; i < srv->group.n; i++) {
+        struct sip_worker *sw = srv->group.workers[i].app;
+        if (sw != NULL)
+            sip_proxy_worker_free(sw);
+        free(sw);
+    }
+    worker_group_free(&srv->group);
+    tls_config_free(srv->tls);
+    tls_trust_free(srv->trust);
+    store_close(srv->store);
+    if (srv->loc.buckets != NULL)
+        sip_location_free(&srv->loc);
+}
+
+int sip_server_run(const struct sip_server_config *cfg, sip_server_reload_fn fn, void *ctx,
+                   tn_err *err)
+{
+    struct sip_server *srv = calloc(1, sizeof *srv);
+    if (srv == NULL)
+        return tn_errf(err, "out of memory");
+    /* Workers inherit this mask: only the main thread takes the signals. */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    int rc = server_init(srv, cfg, err);
+    if (rc == 0)
+        rc = worker_group_start(&srv->group, err);
+    if (rc == 0) {
+        tn_log(TN_LOG_INFO, "sip", "%s listening on %s (TLS only), %u workers", cfg->fqdn,
+               cfg->listen, srv->group.n);
+        wait_for_signals(srv, &set, fn, ctx);
+    }
+    server_free(srv);
+    free(srv);
+    return rc;
+}

@@ -1,0 +1,78 @@
+/*
+ * sip_server_internal.h - state shared by the files of the SIP server:
+ * sip_server.c (life cycle, connections, dispatch), sip_reply.c,
+ * sip_auth.c, sip_registrar.c and sip_proxy.c.
+ */
+#ifndef TN_SIP_SERVER_INTERNAL_H
+#define TN_SIP_SERVER_INTERNAL_H
+
+#include <stdio.h>
+
+#include "common/idmap.h"
+#include "net/worker.h"
+#include "sip/sip_digest.h"
+#include "sip/sip_location.h"
+#include "sip/sip_msg.h"
+#include "sip/sip_server.h"
+#include "store/store.h"
+#include "tls/tls_conn.h"
+
+#define SIP_OUT_MAX (SIP_MAX_MSG + 8192)
+
+struct sip_server {
+    struct sip_server_config cfg;
+    store *store;
+    struct sip_location loc;
+    struct sip_digest_secret secret;
+    struct worker_group group;
+    tls_trust *trust;
+    tls_config *tls;
+    struct conn_handler handler;
+    char sent_by[300];   /* our Via sent-by: "fe1.corp.test:5061" */
+    char listen_host[160];
+    int port;
+};
+
+struct sip_worker {
+    struct sip_server *srv;
+    struct worker *w;
+    struct idmap txns;        /* our branch number -> struct proxy_txn */
+    struct idmap txns_by_key; /* upstream branch hash -> struct proxy_txn */
+    uint64_t next_txn;
+    uint64_t ack_timer_serial;
+    struct sip_msg msg;       /* parse scratch (large: not on the stack) */
+    char out[SIP_OUT_MAX];    /* build scratch */
+};
+
+/* sip_reply.c: answer a request from this server. */
+void sip_reply(struct sip_worker *sw, struct conn *c, const struct sip_msg *req, int status,
+               const char *reason, const char *extra_headers);
+
+/* sip_auth.c: challenge or accept.  Returns 1 when the request carries
+ * valid credentials for user@domain, 0 when a challenge or refusal was
+ * sent (the caller stops). */
+int sip_auth_check(struct sip_worker *sw, struct conn *c, const struct sip_msg *req,
+                   const char *user, const char *domain, bool proxy);
+
+/* sip_registrar.c */
+void sip_registrar_handle(struct sip_worker *sw, struct conn *c, const struct sip_msg *req);
+
+/* sip_proxy.c */
+void sip_proxy_request(struct sip_worker *sw, struct conn *c, const struct sip_msg *req);
+void sip_proxy_response(struct sip_worker *sw, struct conn *c, const struct sip_msg *resp);
+void sip_proxy_worker_init(struct sip_worker *sw);
+void sip_proxy_worker_free(struct sip_worker *sw);
+
+/* The store's name for a connection (flow) id. */
+static inline void sip_flow_id(uint64_t conn_id, char *buf, size_t len)
+{
+    snprintf(buf, len, "%llx", (unsigned long long)conn_id);
+}
+
+/* sip_server.c: helpers. */
+bool sip_server_is_local_domain(const struct sip_server *srv, sip_str host);
+bool sip_server_is_us(const struct sip_server *srv, const struct sip_uri *u);
+/* Copy a slice into a C string; -1 if it does not fit. */
+int sip_str_copy(char *dst, size_t size, sip_str s);
+
+#endif

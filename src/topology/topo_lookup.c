@@ -1,0 +1,111 @@
+/* topo_lookup.c - lookups the servers make in a loaded topology. */
+#include <string.h>
+
+#include "common/str.h"
+#include "topology/topo_internal.h"
+
+const struct topo_server *topology_find_server(const struct topology *topo, const char *fqdn)
+{
+    for (size_t i = 0; i < topo->n_servers; i++)
+        if (topo->servers[i].fqdn != NULL && topo_name_eq(topo->servers[i].fqdn, fqdn))
+            return &topo->servers[i];
+    return NULL;
+}
+
+const struct topo_pool *topology_find_pool(const struct topology *topo, const char *fqdn)
+{
+    for (size_t i = 0; i < topo->n_pools; i++)
+        if (topo->pools[i].fqdn != NULL && topo_name_eq(topo->pools[i].fqdn, fqdn))
+            return &topo->pools[i];
+    return NULL;
+}
+
+const struct topo_pool *topology_server_pool(const struct topology *topo, const char *fqdn)
+{
+    const struct topo_server *server = topology_find_server(topo, fqdn);
+    return server != NULL ? server->pool : NULL;
+}
+
+const struct topo_user *topology_find_user(const struct topology *topo, const char *address)
+{
+    const struct topo_internal *in = topo->internal;
+    if (strchr(address, '@') == NULL)
+        return NULL;
+    size_t lo = 0, hi = in->n_users_sorted;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = topo_address_cmp(address, in->users_sorted[mid]->address);
+        if (c == 0)
+            return in->users_sorted[mid];
+        if (c < 0)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return NULL;
+}
+
+const struct topo_pool *topology_user_pool(const struct topology *topo, const char *address)
+{
+    const struct topo_user *user = topology_find_user(topo, address);
+    return user != NULL ? user->pool : NULL;
+}
+
+bool topology_is_local_domain(const struct topology *topo, const char *domain)
+{
+    return topo_names_contain(&topo->sip.domains, domain);
+}
+
+bool topology_is_mail_domain(const struct topology *topo, const char *domain)
+{
+    return topo_names_contain(&topo->mail.domains, domain);
+}
+
+const struct topo_partner *topology_find_partner_by_domain(const struct topology *topo,
+                                                           const char *domain)
+{
+    for (size_t i = 0; i < topo->n_partners; i++)
+        if (topo_names_contain(&topo->partners[i].domains, domain))
+            return &topo->partners[i];
+    return NULL;
+}
+
+const struct topo_partner *topology_find_partner_by_edge(const struct topology *topo,
+                                                         const char *fqdn)
+{
+    for (size_t i = 0; i < topo->n_partners; i++)
+        if (topo->partners[i].edge != NULL && topo_name_eq(topo->partners[i].edge, fqdn))
+            return &topo->partners[i];
+    return NULL;
+}
+
+const struct topo_outbound *topology_find_outbound(const struct topology *topo,
+                                                   const char *domain)
+{
+    for (size_t i = 0; i < topo->n_outbound; i++)
+        if (topo_names_contain(&topo->outbound[i].domains, domain))
+            return &topo->outbound[i];
+    return NULL;
+}
+
+const struct topo_mail_route *topology_find_mail_route(const struct topology *topo,
+                                                       const char *domain)
+{
+    for (size_t i = 0; i < topo->n_mail_routes; i++)
+        if (topo->mail_routes[i].domain != NULL && topo_name_eq(topo->mail_routes[i].domain, domain))
+            return &topo->mail_routes[i];
+    return NULL;
+}
+
+void topology_roles_text(unsigned roles, char *buf, size_t len)
+{
+    static const struct { unsigned bit; const char *name; } names[] = {
+        {TOPO_ROLE_FRONTEND, "frontend"}, {TOPO_ROLE_EDGE, "edge"}, {TOPO_ROLE_MAIL, "mail"},
+    };
+    if (len == 0)
+        return;
+    buf[0] = '\0';
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (roles & names[i].bit)
+            tn_appendf(buf, len, "%s%s", buf[0] ? ", " : "", names[i].name);
+}

@@ -1,0 +1,479 @@
+/* Unit tests: HTTP Digest for SIP (src/sip/sip_digest.c). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "sip/sip_digest.h"
+
+static struct digest_str S(const char *s)
+{
+    return (struct digest_str){s, strlen(s)};
+}
+
+/* RFC 7616 3.9.1: user Mufasa, password "Circle of Life". */
+#define RFC_REALM "http-auth@example.org"
+#define RFC_NONCE "7ypf/xlj9XXwfDPEoM4URrv/xwf94BcCAzFZH4GiTo0v"
+#define RFC_CNONCE "f2/wE4q74E6zIJEtWaHKaf5wv/H5QzzpXusqGemxURZJ"
+#define RFC_MD5_HA1 "3d78807defe7de2157e2b0b6573a855f"
+#define RFC_MD5_RESPONSE "8ca523f5e9506fed4657c9700eebdbec"
+#define RFC_SHA256_HA1 "7987c64c30e25f1b74be53f966b49b90f2808aa92faf9a00262392d7b4794232"
+#define RFC_SHA256_RESPONSE "753927fa0e85d155564e2e272a28d1802ca10daf4496794697cf8db5856cb6c1"
+
+static struct sip_digest_response rfc_response(const char *response)
+{
+    return (struct sip_digest_response){
+        .method = S("GET"),
+        .uri = S("/dir/index.html"),
+        .nonce = S(RFC_NONCE),
+        .nc = S("00000001"),
+        .cnonce = S(RFC_CNONCE),
+        .qop = S("auth"),
+        .response = S(response),
+    };
+}
+
+static void ha1_vectors(void **state)
+{
+    char hex[DIGEST_HEX_MAX];
+    assert_int_equal(digest_ha1(DIGEST_MD5, "Mufasa", RFC_REALM, "Circle of Life", hex,
+                                sizeof hex), 0);
+    assert_string_equal(hex, RFC_MD5_HA1);
+    assert_int_equal(digest_ha1(DIGEST_SHA256, "Mufasa", RFC_REALM, "Circle of Life", hex,
+                                sizeof hex), 0);
+    assert_string_equal(hex, RFC_SHA256_HA1);
+    /* python3: hashlib.sha256(b"alice:corp.test:secret").hexdigest() */
+    assert_int_equal(digest_ha1(DIGEST_SHA256, "alice", "corp.test", "secret", hex,
+                                sizeof hex), 0);
+    assert_string_equal(hex, "4ed2cc15d1f70b1eee1b20abbfb83b5a170c025ae14c12663a652ddf65000dcb");
+    /* Output buffer too small for the algorithm. */
+    assert_int_equal(digest_ha1(DIGEST_SHA256, "a", "b", "c", hex, 64), -1);
+    assert_int_equal(digest_ha1(DIGEST_MD5, "a", "b", "c", hex, 33), 0);
+}
+
+static void rfc7616_responses(void **state)
+{
+    struct sip_digest_response r = rfc_response(RFC_MD5_RESPONSE);
+    char hex[DIGEST_HEX_MAX];
+    assert_int_equal(sip_digest_compute(DIGEST_MD5, RFC_MD5_HA1, &r, hex, sizeof hex), 0);
+    assert_string_equal(hex, RFC_MD5_RESPONSE);
+    assert_true(sip_digest_verify(DIGEST_MD5, RFC_MD5_HA1, &r));
+
+    r = rfc_response(RFC_SHA256_RESPONSE);
+    assert_true(sip_digest_verify(DIGEST_SHA256, RFC_SHA256_HA1, &r));
+    /* The response hex is compared case-insensitively; so is the HA1. */
+    r = rfc_response("753927FA0E85D155564E2E272A28D1802CA10DAF4496794697CF8DB5856CB6C1");
+    assert_true(sip_digest_verify(DIGEST_SHA256, RFC_SHA256_HA1, &r));
+    assert_true(sip_digest_verify(DIGEST_SHA256,
+                                  "7987C64C30E25F1B74BE53F966B49B90F2808AA92FAF9A00262392D7B4794232",
+                                  &r));
+    /* The wrong algorithm for the response. */
+    assert_false(sip_digest_verify(DIGEST_MD5, RFC_MD5_HA1, &r));
+}
+
+static void wrong_inputs_fail(void **state)
+{
+    char wrong_ha1[DIGEST_HEX_MAX];
+    digest_ha1(DIGEST_SHA256, "Mufasa", RFC_REALM, "Circle of life", wrong_ha1,
+               sizeof wrong_ha1);
+    struct sip_digest_response r = rfc_response(RFC_SHA256_RESPONSE);
+    assert_false(sip_digest_verify(DIGEST_SHA256, wrong_ha1, &r)); /* password */
+
+    r = rfc_response(RFC_SHA256_RESPONSE);
+    r.uri = S("/dir/index.htm");
+    assert_false(sip_digest_verify(DIGEST_SHA256, RFC_SHA256_HA1, &r));
+    r = rfc_response(RFC_SHA256_RESPONSE);
+    r.method = S("POST");
+    assert_false(sip_digest_verify(DIGEST_SHA256, RFC_SHA256_HA1, &r));
+    r = rfc_response(RFC_SHA256_RESPONSE);
+    r.nonce = S("7ypf/xlj9XXwfDPEoM4URrv/xwf94BcCAzFZH4GiTo0V");
+    assert_false(sip_digest_verify(DIGEST_SHA256, RFC_SHA256_HA1, &r));
+    r = rfc_response(RFC_SHA256_RESPONSE);
+    r.nc = S("00000002");
+    assert_false(sip_digest_verify(DIGEST_SHA256, RFC_SHA256_HA1, &r));
+    r = rfc_response(RFC_SHA256_RESPONSE);
+    r.cnonce = S("x");
+    assert_false(sip_digest_verify(DIGEST_SHA256, RFC_SHA256_HA1, &r));
+}
+
+static void malformed_responses_fail(void **state)
+{
+    struct sip_digest_response r = rfc_response(RFC_SHA256_RESPONSE);
+    r.response.len -= 1; /* truncated */
+    assert_false(sip_digest_verify(DIGEST_SHA256, RFC_SHA256_HA1, &r));
+    r = rfc_response("753927fa0e85d155564e2e272a28d1802ca10daf4496794697cf8db5856cb6c1aa");
+    assert_false(sip_digest_verify(DIGEST_SHA256, RFC_SHA256_HA1, &r));
+    r = rfc_response("753927fa0e85d155564e2e272a28d1802ca10daf4496794697cf8db5856cb6cz");
+    assert_false(sip_digest_verify(DIGEST_SHA256, RFC_SHA256_HA1, &r));
+    r = rfc_response("");
+    assert_false(sip_digest_verify(DIGEST_SHA256, RFC_SHA256_HA1, &r));
+    r = rfc_response(RFC_SHA256_RESPONSE);
+    r.response.p = NULL;
+    assert_false(sip_digest_verify(DIGEST_SHA256, RFC_SHA256_HA1, &r));
+    /* qop other than auth, bad nc, empty cnonce, empty method. */
+    r = rfc_response(RFC_SHA256_RESPONSE);
+    r.qop = S("auth-int");
+    assert_false(sip_digest_verify(DIGEST_SHA256, RFC_SHA256_HA1, &r));
+    r = rfc_response(RFC_SHA256_RESPONSE);
+    r.nc = S("0000001");
+    assert_false(sip_digest_verify(DIGEST_SHA256, RFC_SHA256_HA1, &r));
+    r.nc = S("0000000g");
+    assert_false(sip_digest_verify(DIGEST_SHA256, RFC_SHA256_HA1, &r));
+    r = rfc_response(RFC_SHA256_RESPONSE);
+    r.cnonce = S("");
+    assert_false(sip_digest_verify(DIGEST_SHA256, RFC_SHA256_HA1, &r));
+    r = rfc_response(RFC_SHA256_RESPONSE);
+    r.method = S("");
+    assert_false(sip_digest_verify(DIGEST_SHA256, RFC_SHA256_HA1, &r));
+    /* A stored HA1 of the wrong length or not hex. */
+    r = rfc_response(RFC_SHA256_RESPONSE);
+    assert_false(sip_digest_verify(DIGEST_SHA256, RFC_MD5_HA1, &r));
+    assert_false(sip_digest_verify(DIGEST_SHA256,
+                                   "7987c64c30e25f1b74be53f966b49b90f2808aa92faf9a00262392d7b479423x",
+                                   &r));
+    assert_false(sip_digest_verify(DIGEST_SHA256, NULL, &r));
+}
+
+static void no_qop_md5_only(void **state)
+{
+    /* python3: ha1 = md5(b"alice:corp.test:secret"), ha2 = md5(b"REGISTER:sip:corp.test"),
+     * md5(f"{ha1}:abcdef:{ha2}") = a255fc5e475bbb01a2f72d63a86d95e7 */
+    char ha1[DIGEST_HEX_MAX];
+    digest_ha1(DIGEST_MD5, "alice", "corp.test", "secret", ha1, sizeof ha1);
+    assert_string_equal(ha1, "0eab6d40eba8fd86e6c9eb54233f23a0");
+    struct sip_digest_response r = {
+        .method = S("REGISTER"),
+        .uri = S("sip:corp.test"),
+        .nonce = S("abcdef"),
+        .response = S("a255fc5e475bbb01a2f72d63a86d95e7"),
+    };
+    assert_true(sip_digest_verify(DIGEST_MD5, ha1, &r));
+    /* nc and cnonce are not part of an RFC 2069 response. */
+    r.nc = S("00000001");
+    r.cnonce = S("zz");
+    assert_true(sip_digest_verify(DIGEST_MD5, ha1, &r));
+    r.response = S("a255fc5e475bbb01a2f72d63a86d95e8");
+    assert_false(sip_digest_verify(DIGEST_MD5, ha1, &r));
+    /* No qop with SHA-256 is refused. */
+    char ha1s[DIGEST_HEX_MAX], resp[DIGEST_HEX_MAX];
+    digest_ha1(DIGEST_SHA256, "alice", "corp.test", "secret", ha1s, sizeof ha1s);
+    r.response = S("a255fc5e475bbb01a2f72d63a86d95e7");
+    assert_int_equal(sip_digest_compute(DIGEST_SHA256, ha1s, &r, resp, sizeof resp), -1);
+}
+
+static struct sip_digest_secret secret_a, secret_b;
+
+static int setup_secrets(void **state)
+{
+    assert_int_equal(sip_digest_secret_init(&secret_a, NULL), 0);
+    assert_int_equal(sip_digest_secret_init(&secret_b, NULL), 0);
+    return 0;
+}
+
+static void nonce_valid_and_stale(void **state)
+{
+    char nonce[SIP_DIGEST_NONCE_LEN + 1];
+    assert_int_equal(sip_digest_nonce_new(&secret_a, "corp.test", 1000000, nonce, sizeof nonce),
+                     0);
+    assert_int_equal(strlen(nonce), SIP_DIGEST_NONCE_LEN);
+    for (const char *p = nonce; *p; p++)
+        assert_non_null(strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_",
+                               *p));
+    assert_int_equal(sip_digest_nonce_check(&secret_a, "corp.test", S(nonce), 1000000, 300),
+                     SIP_NONCE_VALID);
+    assert_int_equal(sip_digest_nonce_check(&secret_a, "corp.test", S(nonce), 1000300, 300),
+                     SIP_NONCE_VALID);
+    assert_int_equal(sip_digest_nonce_check(&secret_a, "corp.test", S(nonce), 1000301, 300),
+                     SIP_NONCE_STALE);
+    /* A little clock skew between workers is fine; a nonce from far in the
+     * future (the clock went back) is stale. */
+    assert_int_equal(sip_digest_nonce_check(&secret_a, "corp.test", S(nonce), 999998, 300),
+                     SIP_NONCE_VALID);
+    assert_int_equal(sip_digest_nonce_check(&secret_a, "corp.test", S(nonce), 999000, 300),
+                     SIP_NONCE_STALE);
+    /* Two nonces at different times differ. */
+    char other[SIP_DIGEST_NONCE_LEN + 1];
+    sip_digest_nonce_new(&secret_a, "corp.test", 1000001, other, sizeof other);
+    assert_string_not_equal(nonce, other);
+}
+
+static void nonce_forged_or_garbage(void **state)
+{
+    char nonce[SIP_DIGEST_NONCE_LEN + 1];
+    sip_digest_nonce_new(&secret_a, "corp.test", 1000000, nonce, sizeof nonce);
+    /* Another server's secret, another realm. */
+    assert_int_equal(sip_digest_nonce_check(&secret_b, "corp.test", S(nonce), 1000000, 300),
+                     SIP_NONCE_INVALID);
+    assert_int_equal(sip_digest_nonce_check(&secret_a, "corp.tes", S(nonce), 1000000, 300),
+                     SIP_NONCE_INVALID);
+    /* Each character changed in turn. */
+    for (size_t i = 0; i < SIP_DIGEST_NONCE_LEN; i++) {
+        char forged[SIP_DIGEST_NONCE_LEN + 1];
+        memcpy(forged, nonce, sizeof forged);
+        forged[i] = forged[i] == 'A' ? 'B' : 'A';
+        assert_int_equal(sip_digest_nonce_check(&secret_a, "corp.test", S(forged), 1000000,
+                                                300),
+                         SIP_NONCE_INVALID);
+    }
+    /* A new timestamp with the old MAC (an attempt to refresh a nonce). */
+    char later[SIP_DIGEST_NONCE_LEN + 1];
+    sip_digest_nonce_new(&secret_a, "corp.test", 2000000, later, sizeof later);
+    memcpy(later + 11, nonce + 11, SIP_DIGEST_NONCE_LEN - 11);
+    assert_int_equal(sip_digest_nonce_check(&secret_a, "corp.test", S(later), 2000000, 300),
+                     SIP_NONCE_INVALID);
+    /* Truncated, extended, garbage, empty, NULL, padded, standard base64. */
+    struct digest_str cut = {nonce, SIP_DIGEST_NONCE_LEN - 1};
+    assert_int_equal(sip_digest_nonce_check(&secret_a, "corp.test", cut, 1000000, 300),
+                     SIP_NONCE_INVALID);
+    char longer[SIP_DIGEST_NONCE_LEN + 2];
+    memcpy(longer, nonce, SIP_DIGEST_NONCE_LEN);
+    longer[SIP_DIGEST_NONCE_LEN] = 'A';
+    longer[SIP_DIGEST_NONCE_LEN + 1] = '\0';
+    assert_int_equal(sip_digest_nonce_check(&secret_a, "corp.test", S(longer), 1000000, 300),
+                     SIP_NONCE_INVALID);
+    assert_int_equal(sip_digest_nonce_check(&secret_a, "corp.test",
+                                            S("!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"), 1000000, 300),
+                     SIP_NONCE_INVALID);
+    assert_int_equal(sip_digest_nonce_check(&secret_a, "corp.test", S(""), 1000000, 300),
+                     SIP_NONCE_INVALID);
+    struct digest_str null = {NULL, 0};
+    assert_int_equal(sip_digest_nonce_check(&secret_a, "corp.test", null, 1000000, 300),
+                     SIP_NONCE_INVALID);
+    char with_nul[SIP_DIGEST_NONCE_LEN];
+    memcpy(with_nul, nonce, sizeof with_nul);
+    with_nul[5] = '\0';
+    struct digest_str nul = {with_nul, sizeof with_nul};
+    assert_int_equal(sip_digest_nonce_check(&secret_a, "corp.test", nul, 1000000, 300),
+                     SIP_NONCE_INVALID);
+}
+
+static void nonce_bad_arguments(void **state)
+{
+    char nonce[SIP_DIGEST_NONCE_LEN + 1];
+    assert_int_equal(sip_digest_nonce_new(&secret_a, "corp.test", 1, nonce, sizeof nonce - 1),
+                     -1);
+    assert_int_equal(sip_digest_nonce_new(&secret_a, "", 1, nonce, sizeof nonce), -1);
+    assert_int_equal(sip_digest_nonce_new(&secret_a, "corp.test", -1, nonce, sizeof nonce), -1);
+    char realm[SIP_DIGEST_REALM_MAX + 2];
+    memset(realm, 'a', sizeof realm - 1);
+    realm[sizeof realm - 1] = '\0';
+    assert_int_equal(sip_digest_nonce_new(&secret_a, realm, 1, nonce, sizeof nonce), -1);
+    realm[SIP_DIGEST_REALM_MAX] = '\0';
+    assert_int_equal(sip_digest_nonce_new(&secret_a, realm, 1, nonce, sizeof nonce), 0);
+}
+
+static void challenges(void **state)
+{
+    char out[SIP_DIGEST_CHALLENGE_MAX];
+    assert_int_equal(sip_digest_challenge(out, sizeof out, "corp.test", "abc", DIGEST_SHA256,
+                                          false), 0);
+    assert_string_equal(out, "Digest realm=\"corp.test\", nonce=\"abc\", algorithm=SHA-256, "
+                             "qop=\"auth\", stale=FALSE");
+    assert_int_equal(sip_digest_challenge(out, sizeof out, "corp.test", "abc", DIGEST_MD5,
+                                          true), 0);
+    assert_string_equal(out, "Digest realm=\"corp.test\", nonce=\"abc\", algorithm=MD5, "
+                             "qop=\"auth\", stale=TRUE");
+    assert_int_equal(sip_digest_challenge(out, 20, "corp.test", "abc", DIGEST_MD5, true), -1);
+    assert_int_equal(sip_digest_challenge(out, sizeof out, "co\"rp", "abc", DIGEST_MD5, true),
+                     -1);
+    assert_int_equal(sip_digest_challenge(out, sizeof out, "corp", "a\\b", DIGEST_MD5, true),
+                     -1);
+    assert_int_equal(sip_digest_challenge(out, sizeof out, "corp", "a\r\nb", DIGEST_MD5, true),
+                     -1);
+    assert_int_equal(sip_digest_challenge(out, sizeof out, "", "ab", DIGEST_MD5, true), -1);
+}
+
+static void algorithm_names(void **state)
+{
+    enum digest_alg alg;
+    assert_int_equal(digest_alg_parse("SHA-256", 7, &alg), 0);
+    assert_int_equal(alg, DIGEST_SHA256);
+    assert_int_equal(digest_alg_parse("md5", 3, &alg), 0);
+    assert_int_equal(alg, DIGEST_MD5);
+    assert_int_equal(digest_alg_parse("MD5-sess", 8, &alg), -1);
+    assert_int_equal(digest_alg_parse("SHA-512-256", 11, &alg), -1);
+    assert_int_equal(digest_alg_parse("SHA-25", 6, &alg), -1);
+    assert_int_equal(digest_alg_parse("", 0, &alg), -1);
+    assert_string_equal(digest_alg_name(DIGEST_SHA256), "SHA-256");
+    assert_int_equal(digest_hex_len(DIGEST_MD5), 32);
+    assert_int_equal(digest_hex_len(DIGEST_SHA256), 64);
+}
+
+/* ---- credentials parser ---- */
+
+static int parse(const char *text, struct sip_digest_credentials *cr, tn_err *err)
+{
+    return sip_digest_parse_credentials(text, strlen(text), cr, err);
+}
+
+static void credentials_typical(void **state)
+{
+    struct sip_digest_credentials cr;
+    tn_err err;
+    const char *h = "Digest username=\"alice\",realm=\"corp.test\", nonce=\"" RFC_NONCE "\", "
+                    "uri=\"sip:corp.test\", response=\"" RFC_MD5_RESPONSE "\", "
+                    "algorithm=SHA-256, cnonce=\"" RFC_CNONCE "\", opaque=\"xyz\", qop=auth, "
+                    "nc=00000001";
+    assert_int_equal(parse(h, &cr, &err), 0);
+    assert_string_equal(cr.username, "alice");
+    assert_string_equal(cr.realm, "corp.test");
+    assert_string_equal(cr.nonce, RFC_NONCE);
+    assert_string_equal(cr.uri, "sip:corp.test");
+    assert_string_equal(cr.response, RFC_MD5_RESPONSE);
+    assert_string_equal(cr.cnonce, RFC_CNONCE);
+    assert_string_equal(cr.opaque, "xyz");
+    assert_string_equal(cr.qop, "auth");
+    assert_string_equal(cr.nc, "00000001");
+    assert_int_equal(cr.alg, DIGEST_SHA256);
+}
+
+static void credentials_forms(void **state)
+{
+    struct sip_digest_credentials cr;
+    tn_err err;
+    /* Minimal RFC 2069 form: MD5 by default, no qop. */
+    assert_int_equal(parse("digest username=\"bob\", realm=\"corp.test\", nonce=\"n\", "
+                           "uri=\"sip:x\", response=\"r\"", &cr, &err), 0);
+    assert_int_equal(cr.alg, DIGEST_MD5);
+    assert_string_equal(cr.qop, "");
+    /* Whitespace around '=' and ',', folded lines, quoted-pair, quoted qop,
+     * unknown parameters (token and quoted), upper-case names. */
+    assert_int_equal(parse("  Digest\tUSERNAME = \"a\\\"b\" ,\r\n realm=\"corp.test\"  ,"
+                           "nonce=\"n\",uri=\"sip:x;a=\\\\b\",response=\"r\",foo=bar,"
+                           "baz=\"q, u=o\", qop=\"auth\"", &cr, &err), 0);
+    assert_string_equal(cr.username, "a\"b");
+    assert_string_equal(cr.uri, "sip:x;a=\\b");
+    assert_string_equal(cr.qop, "auth");
+    /* A folded line inside a quoted string becomes a space. */
+    assert_int_equal(parse("Digest username=\"a\r\n b\", realm=\"r\", nonce=\"n\", "
+                           "uri=\"u\", response=\"r\"", &cr, &err), 0);
+    assert_string_equal(cr.username, "a b");
+    /* Empty quoted values are values. */
+    assert_int_equal(parse("Digest username=\"\", realm=\"\", nonce=\"\", uri=\"\", "
+                           "response=\"\"", &cr, &err), 0);
+}
+
+static void credentials_refused(void **state)
+{
+    static const char *const bad[] = {
+        "",
+        "Digest",
+        "Digest ",
+        "Basic dXNlcjpwYXNz",
+        "Digestusername=\"a\"",
+        /* required parameter missing */
+        "Digest realm=\"r\", nonce=\"n\", uri=\"u\", response=\"r\"",
+        "Digest username=\"a\", nonce=\"n\", uri=\"u\", response=\"r\"",
+        "Digest username=\"a\", realm=\"r\", uri=\"u\", response=\"r\"",
+        "Digest username=\"a\", realm=\"r\", nonce=\"n\", response=\"r\"",
+        "Digest username=\"a\", realm=\"r\", nonce=\"n\", uri=\"u\"",
+        /* duplicate, username*, unsupported algorithm */
+        "Digest username=\"a\", username=\"b\", realm=\"r\", nonce=\"n\", uri=\"u\", response=\"r\"",
+        "Digest username*=UTF-8''a, realm=\"r\", nonce=\"n\", uri=\"u\", response=\"r\"",
+        "Digest username=\"a\", realm=\"r\", nonce=\"n\", uri=\"u\", response=\"r\", algorithm=MD5-sess",
+        "Digest username=\"a\", realm=\"r\", nonce=\"n\", uri=\"u\", response=\"r\", algorithm=MD5, algorithm=MD5",
+        /* syntax */
+        "Digest username=\"a\" realm=\"r\", nonce=\"n\", uri=\"u\", response=\"r\"",
+        "Digest username=\"a\", realm=\"r\", nonce=\"n\", uri=\"u\", response=\"r\",",
+        "Digest username=\"a\", realm=\"r\", nonce=\"n\", uri=\"u\", response=\"r",
+        "Digest username=\"a\", realm=\"r\", nonce=\"n\", uri=\"u\", response=",
+        "Digest username=\"a\", realm=\"r\", nonce=\"n\", uri=\"u\", response",
+        "Digest username=\"a\", realm=\"r\", nonce=\"n\", uri=\"u\", =\"r\"",
+        "Digest username=\"a\", realm=\"r\", nonce=\"n\", uri=\"u\", response=\"r\\",
+        "Digest username=\"a\", ,realm=\"r\", nonce=\"n\", uri=\"u\", response=\"r\"",
+        /* control characters, a bare line break */
+        "Digest username=\"a\x01\", realm=\"r\", nonce=\"n\", uri=\"u\", response=\"r\"",
+        "Digest username=\"a\r\nb\", realm=\"r\", nonce=\"n\", uri=\"u\", response=\"r\"",
+        "Digest username=\"a\", realm=\"r\", nonce=\"n\", uri=\"u\", response=\"r\"\r\n",
+        "Digest username=\"a\\\x01\", realm=\"r\", nonce=\"n\", uri=\"u\", response=\"r\"",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        struct sip_digest_credentials cr;
+        tn_err err;
+        err.msg[0] = '\0';
+        if (parse(bad[i], &cr, &err) != -1)
+            fail_msg("accepted: %s", bad[i]);
+        assert_true(err.msg[0] != '\0');
+    }
+}
+
+static void credentials_bounds(void **state)
+{
+    struct sip_digest_credentials cr;
+    tn_err err;
+    char h[4096];
+    char big[SIP_DIGEST_USER_MAX + 2];
+    memset(big, 'u', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    snprintf(h, sizeof h,
+             "Digest username=\"%s\", realm=\"r\", nonce=\"n\", uri=\"u\", response=\"r\"", big);
+    assert_int_equal(parse(h, &cr, &err), -1);
+    big[SIP_DIGEST_USER_MAX] = '\0';
+    snprintf(h, sizeof h,
+             "Digest username=\"%s\", realm=\"r\", nonce=\"n\", uri=\"u\", response=\"r\"", big);
+    assert_int_equal(parse(h, &cr, &err), 0);
+    assert_int_equal(strlen(cr.username), SIP_DIGEST_USER_MAX);
+    /* An embedded NUL ends nothing: the length is what counts. */
+    const char nul[] = "Digest username=\"a\0b\", realm=\"r\", nonce=\"n\", uri=\"u\", "
+                       "response=\"r\"";
+    assert_int_equal(sip_digest_parse_credentials(nul, sizeof nul - 1, &cr, &err), -1);
+    /* Only the counted bytes are read. */
+    const char *full = "Digest username=\"a\", realm=\"r\", nonce=\"n\", uri=\"u\", "
+                       "response=\"r\"";
+    assert_int_equal(sip_digest_parse_credentials(full, strlen(full) - 1, &cr, &err), -1);
+    assert_int_equal(sip_digest_parse_credentials(NULL, 0, &cr, &err), -1);
+}
+
+/* Parse what a client sends and verify it end to end. */
+static void credentials_then_verify(void **state)
+{
+    char nonce[SIP_DIGEST_NONCE_LEN + 1], ha1[DIGEST_HEX_MAX], resp[DIGEST_HEX_MAX];
+    sip_digest_nonce_new(&secret_a, "corp.test", 5000, nonce, sizeof nonce);
+    digest_ha1(DIGEST_SHA256, "alice", "corp.test", "pw", ha1, sizeof ha1);
+    struct sip_digest_response r = {
+        .method = S("REGISTER"), .uri = S("sip:corp.test"), .nonce = S(nonce),
+        .nc = S("00000001"), .cnonce = S("c1"), .qop = S("auth"),
+    };
+    assert_int_equal(sip_digest_compute(DIGEST_SHA256, ha1, &r, resp, sizeof resp), 0);
+    char h[1024];
+    snprintf(h, sizeof h,
+             "Digest username=\"alice\", realm=\"corp.test\", nonce=\"%s\", "
+             "uri=\"sip:corp.test\", response=\"%s\", algorithm=SHA-256, qop=auth, "
+             "nc=00000001, cnonce=\"c1\"", nonce, resp);
+    struct sip_digest_credentials cr;
+    tn_err err;
+    assert_int_equal(parse(h, &cr, &err), 0);
+    assert_int_equal(sip_digest_nonce_check(&secret_a, cr.realm, S(cr.nonce), 5010, 300),
+                     SIP_NONCE_VALID);
+    struct sip_digest_response got = {
+        .method = S("REGISTER"), .uri = S(cr.uri), .nonce = S(cr.nonce), .nc = S(cr.nc),
+        .cnonce = S(cr.cnonce), .qop = S(cr.qop), .response = S(cr.response),
+    };
+    assert_true(sip_digest_verify(cr.alg, ha1, &got));
+    got.method = S("INVITE");
+    assert_false(sip_digest_verify(cr.alg, ha1, &got));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(ha1_vectors),
+        cmocka_unit_test(rfc7616_responses),
+        cmocka_unit_test(wrong_inputs_fail),
+        cmocka_unit_test(malformed_responses_fail),
+        cmocka_unit_test(no_qop_md5_only),
+        cmocka_unit_test(nonce_valid_and_stale),
+        cmocka_unit_test(nonce_forged_or_garbage),
+        cmocka_unit_test(nonce_bad_arguments),
+        cmocka_unit_test(challenges),
+        cmocka_unit_test(algorithm_names),
+        cmocka_unit_test(credentials_typical),
+        cmocka_unit_test(credentials_forms),
+        cmocka_unit_test(credentials_refused),
+        cmocka_unit_test(credentials_bounds),
+        cmocka_unit_test(credentials_then_verify),
+    };
+    return cmocka_run_group_tests(tests, setup_secrets, NULL);
+}
