@@ -2,7 +2,8 @@
 #
 #   make          build build/trustnet (installs missing Debian packages first)
 #   make check    build normally and with ASan+UBSan, run every test in both
-#   make run      demo: enterprise CA, certificates, and a check against them
+#   make run      demo network: CA, certificates, topology, users, and the
+#                 front end on 127.0.0.1:5061 in the foreground
 #   make deps     install missing Debian packages (as root)
 #   make fuzz     run every fuzz target for FUZZ_SECONDS (default 60)
 
@@ -10,9 +11,11 @@ CC      ?= cc
 PKGS    := libssl libcrypto yaml-0.1 sqlite3
 WARN    := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wvla -Wstrict-prototypes \
            -Wmissing-prototypes -Wno-unused-parameter
-BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -Isrc $(WARN) -g \
+BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -pthread -Isrc $(WARN) -g \
            $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LDLIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lssl -lcrypto -lsqlite3)
+# Evaluated when make starts: targets that first install packages (all,
+# check, run) build through a sub-make, which sees the installed ones.
+LDLIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lssl -lcrypto -lyaml -lsqlite3)
 OPT     ?= -O2 -D_FORTIFY_SOURCE=2 -fstack-protector-strong
 SAN     := -O1 -fsanitize=address,undefined -fno-omit-frame-pointer \
            -fno-sanitize-recover=undefined
@@ -34,7 +37,8 @@ DEB_PKGS := gcc make pkg-config libssl-dev openssl libcmocka-dev python3 ca-cert
             libyaml-dev libsqlite3-dev
 
 .PHONY: all deps build check run clean asan
-all: deps build
+all: deps
+	@$(MAKE) --no-print-directory build
 
 build: $(BUILD)/trustnet $(UNIT_BIN) $(TOOL_BIN)
 
@@ -139,3 +143,13 @@ $(FUZZ_BUILD)/fuzz_%: fuzz/fuzz_%.c $(FUZZ_BUILD)/libtrustnet.a
 	@$(if $(Q),echo "  FUZZLD  $@")
 	$(Q)$(FUZZ_CC) $(BASE_CFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer -o $@ $< \
 	    $(FUZZ_BUILD)/libtrustnet.a $(LDLIBS)
+
+# ---- benchmarks: make bench (by hand, never part of make check) ----------
+# bench/sipload, the SIP-over-TLS load generator that bench/sip.sh drives.
+.PHONY: bench
+bench: $(BUILD)/bench/sipload
+
+$(BUILD)/bench/sipload: bench/sipload.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(BASE_CFLAGS) $(OPT) -o $@ $< $(shell pkg-config --libs libssl libcrypto 2>/dev/null || echo -lssl -lcrypto)

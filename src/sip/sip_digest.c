@@ -2,6 +2,8 @@
  * parsing and response verification (see sip_digest.h). */
 #include "sip/sip_digest.h"
 
+#include "sip/sip_hdr.h"
+
 #include <string.h>
 
 #include <openssl/crypto.h>
@@ -244,230 +246,67 @@ int sip_digest_challenge(char *out, size_t len, const char *realm, const char *n
                        realm, nonce, digest_alg_name(alg), stale ? "TRUE" : "FALSE");
 }
 
-/* ---- credentials parser ---- */
+/* ---- credentials: parsed by sip_digest_params_parse, copied here ---- */
 
-struct cursor {
-    const char *p;
-    size_t len;
-    size_t pos;
-};
-
-static bool at_end(const struct cursor *c)
+/* A folded line (CRLF, then spaces or tabs) inside a value is one space. */
+static void unfold(char *s)
 {
-    return c->pos >= c->len;
-}
-
-static char peek(const struct cursor *c)
-{
-    return at_end(c) ? '\0' : c->p[c->pos];
-}
-
-/* Skip linear whitespace: SP, HT, and CRLF (or a lone LF) that is
- * followed by SP or HT (a folded line).  Returns how much was skipped. */
-static size_t skip_lws(struct cursor *c)
-{
-    size_t start = c->pos;
-    for (;;) {
-        char ch = peek(c);
-        if (ch == ' ' || ch == '\t') {
-            c->pos++;
+    char *w = s;
+    for (const char *r = s; *r;) {
+        if (r[0] == '\r' && r[1] == '\n' && (r[2] == ' ' || r[2] == '\t')) {
+            r += 2;
+            while (*r == ' ' || *r == '\t')
+                r++;
+            *w++ = ' ';
             continue;
         }
-        size_t eol = 0;
-        if (ch == '\r' && c->pos + 1 < c->len && c->p[c->pos + 1] == '\n')
-            eol = 2;
-        else if (ch == '\n')
-            eol = 1;
-        if (eol > 0 && c->pos + eol < c->len &&
-            (c->p[c->pos + eol] == ' ' || c->p[c->pos + eol] == '\t')) {
-            c->pos += eol;
-            continue;
-        }
-        return c->pos - start;
+        *w++ = *r++;
     }
+    *w = '\0';
 }
 
-/* RFC 3261 25.1 token characters. */
-static bool is_token_char(char ch)
-{
-    if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9'))
-        return true;
-    return ch != '\0' && strchr("-.!%*_+`'~", ch) != NULL;
-}
-
-static struct digest_str take_token(struct cursor *c)
-{
-    size_t start = c->pos;
-    while (!at_end(c) && is_token_char(c->p[c->pos]))
-        c->pos++;
-    return (struct digest_str){c->p + start, c->pos - start};
-}
-
-/* Append one byte to a bounded output (dst may be NULL: validate only). */
-static int put_byte(char *dst, size_t dstsize, size_t *n, char ch)
-{
-    if (dst != NULL) {
-        if (*n + 1 >= dstsize)
-            return -1;
-        dst[*n] = ch;
-    }
-    (*n)++;
-    return 0;
-}
-
-static bool is_ctl(unsigned char ch)
-{
-    return ch < 0x20 || ch == 0x7f;
-}
-
-/* A quoted-string (cursor on the opening quote) or a token, unquoted into
- * dst (NUL-terminated).  Folded whitespace inside quotes becomes one SP. */
-static int take_value(struct cursor *c, const char *name, char *dst, size_t dstsize,
+/* Unquote one parameter into a bounded field, refusing control bytes. */
+static int copy_param(sip_str raw, const char *name, bool required, char *dst, size_t size,
                       tn_err *err)
 {
-    size_t n = 0;
-    if (peek(c) != '"') {
-        struct digest_str tok = take_token(c);
-        if (tok.len == 0)
-            return tn_errf(err, "Digest parameter %s has no value", name);
-        for (size_t i = 0; i < tok.len; i++)
-            if (put_byte(dst, dstsize, &n, tok.p[i]) < 0)
-                return tn_errf(err, "Digest parameter %s is too long", name);
-    } else {
-        c->pos++;
-        for (;;) {
-            if (at_end(c))
-                return tn_errf(err, "Digest parameter %s: unterminated quoted string", name);
-            unsigned char ch = (unsigned char)c->p[c->pos];
-            if (ch == '"') {
-                c->pos++;
-                break;
-            }
-            if (ch == '\r' || ch == '\n') {
-                if (skip_lws(c) == 0)
-                    return tn_errf(err, "Digest parameter %s: line break in quoted string",
-                                   name);
-                ch = ' ';
-            } else if (ch == '\\') {
-                if (c->pos + 1 >= c->len || is_ctl((unsigned char)c->p[c->pos + 1]))
-                    return tn_errf(err, "Digest parameter %s: bad escape", name);
-                ch = (unsigned char)c->p[c->pos + 1];
-                c->pos += 2;
-            } else if (is_ctl(ch) && ch != '\t') {
-                return tn_errf(err, "Digest parameter %s: control character", name);
-            } else {
-                c->pos++;
-            }
-            if (put_byte(dst, dstsize, &n, (char)ch) < 0)
-                return tn_errf(err, "Digest parameter %s is too long", name);
-        }
+    if (raw.p == NULL) {
+        dst[0] = '\0';
+        return required ? tn_errf(err, "Digest credentials without %s", name) : 0;
     }
-    if (dst != NULL)
-        dst[n] = '\0';
+    if (sip_unquote(raw, dst, size) < 0)
+        return tn_errf(err, "Digest credentials: %s too long", name);
+    unfold(dst);
+    for (const unsigned char *q = (const unsigned char *)dst; *q; q++)
+        if (*q < 0x20 || *q == 0x7f)
+            return tn_errf(err, "Digest credentials: control character in %s", name);
+    if (memchr(raw.p, '\0', raw.len) != NULL)
+        return tn_errf(err, "Digest credentials: NUL byte in %s", name);
     return 0;
-}
-
-enum cred_field {
-    F_USERNAME, F_REALM, F_NONCE, F_URI, F_RESPONSE, F_CNONCE, F_OPAQUE, F_NC,
-    F_QOP, F_ALGORITHM, F_COUNT
-};
-
-static const char *const field_names[F_COUNT] = {
-    "username", "realm", "nonce", "uri", "response", "cnonce", "opaque", "nc",
-    "qop", "algorithm",
-};
-
-static char *field_buf(struct sip_digest_credentials *cr, enum cred_field f, size_t *size)
-{
-    switch (f) {
-    case F_USERNAME: *size = sizeof cr->username; return cr->username;
-    case F_REALM: *size = sizeof cr->realm; return cr->realm;
-    case F_NONCE: *size = sizeof cr->nonce; return cr->nonce;
-    case F_URI: *size = sizeof cr->uri; return cr->uri;
-    case F_RESPONSE: *size = sizeof cr->response; return cr->response;
-    case F_CNONCE: *size = sizeof cr->cnonce; return cr->cnonce;
-    case F_OPAQUE: *size = sizeof cr->opaque; return cr->opaque;
-    case F_NC: *size = sizeof cr->nc; return cr->nc;
-    case F_QOP: *size = sizeof cr->qop; return cr->qop;
-    case F_ALGORITHM:
-    case F_COUNT: break;
-    }
-    *size = 0;
-    return NULL;
-}
-
-static int field_of(struct digest_str name)
-{
-    for (int f = 0; f < F_COUNT; f++)
-        if (tn_ascii_caseeq(name.p, name.len, field_names[f], strlen(field_names[f])))
-            return f;
-    return -1;
-}
-
-/* One name=value pair into cr; seen tracks duplicates. */
-static int take_param(struct cursor *c, struct sip_digest_credentials *cr, unsigned *seen,
-                      tn_err *err)
-{
-    struct digest_str name = take_token(c);
-    if (name.len == 0)
-        return tn_errf(err, "Digest credentials: parameter name expected");
-    char shown[32];
-    tn_snprintf(shown, sizeof shown, "%.*s", (int)(name.len > 24 ? 24 : name.len), name.p);
-    skip_lws(c);
-    if (peek(c) != '=')
-        return tn_errf(err, "Digest parameter %s has no '='", shown);
-    c->pos++;
-    skip_lws(c);
-    if (tn_ascii_caseeq(name.p, name.len, "username*", 9))
-        return tn_errf(err, "Digest parameter username* is not supported");
-    int f = field_of(name);
-    if (f < 0)
-        return take_value(c, shown, NULL, 0, err); /* unknown: check and skip */
-    if (*seen & (1u << f))
-        return tn_errf(err, "Digest parameter %s appears twice", shown);
-    *seen |= 1u << f;
-    if (f == F_ALGORITHM) {
-        char alg[32];
-        if (take_value(c, shown, alg, sizeof alg, err) < 0)
-            return -1;
-        if (digest_alg_parse(alg, strlen(alg), &cr->alg) < 0)
-            return tn_errf(err, "Digest algorithm not supported");
-        return 0;
-    }
-    size_t size = 0;
-    char *dst = field_buf(cr, (enum cred_field)f, &size);
-    return take_value(c, shown, dst, size, err);
 }
 
 int sip_digest_parse_credentials(const char *p, size_t len,
                                  struct sip_digest_credentials *out, tn_err *err)
 {
-    struct cursor c = {p, p == NULL ? 0 : len, 0};
+    struct sip_digest_params d;
     memset(out, 0, sizeof *out);
     out->alg = DIGEST_MD5;
-    skip_lws(&c);
-    struct digest_str scheme = take_token(&c);
-    if (!tn_ascii_caseeq(scheme.p, scheme.len, "Digest", 6))
-        return tn_errf(err, "authorization scheme is not Digest");
-    if (skip_lws(&c) == 0)
-        return tn_errf(err, "Digest credentials: whitespace expected after Digest");
-    unsigned seen = 0;
-    for (;;) {
-        if (take_param(&c, out, &seen, err) < 0)
-            return -1;
-        skip_lws(&c);
-        if (at_end(&c))
-            break;
-        if (peek(&c) != ',')
-            return tn_errf(err, "Digest credentials: ',' expected between parameters");
-        c.pos++;
-        skip_lws(&c);
-    }
-    static const enum cred_field required[] = {F_USERNAME, F_REALM, F_NONCE, F_URI,
-                                               F_RESPONSE};
-    for (size_t i = 0; i < sizeof required / sizeof required[0]; i++)
-        if (!(seen & (1u << required[i])))
-            return tn_errf(err, "Digest credentials without %s", field_names[required[i]]);
+    if (p == NULL || sip_digest_params_parse(sip_str_make(p, len), &d) < 0)
+        return tn_errf(err, "malformed Digest credentials");
+    if (copy_param(d.username, "username", true, out->username, sizeof out->username, err) < 0 ||
+        copy_param(d.realm, "realm", true, out->realm, sizeof out->realm, err) < 0 ||
+        copy_param(d.nonce, "nonce", true, out->nonce, sizeof out->nonce, err) < 0 ||
+        copy_param(d.uri, "uri", true, out->uri, sizeof out->uri, err) < 0 ||
+        copy_param(d.response, "response", true, out->response, sizeof out->response, err) < 0 ||
+        copy_param(d.cnonce, "cnonce", false, out->cnonce, sizeof out->cnonce, err) < 0 ||
+        copy_param(d.opaque, "opaque", false, out->opaque, sizeof out->opaque, err) < 0 ||
+        copy_param(d.nc, "nc", false, out->nc, sizeof out->nc, err) < 0 ||
+        copy_param(d.qop, "qop", false, out->qop, sizeof out->qop, err) < 0)
+        return -1;
+    if (d.userhash.p != NULL)
+        return tn_errf(err, "Digest credentials: userhash is not supported");
+    if (d.algorithm.p != NULL && digest_alg_parse(d.algorithm.p, d.algorithm.len, &out->alg) < 0)
+        return tn_errf(err, "Digest credentials: unsupported algorithm %.*s",
+                       (int)(d.algorithm.len > 32 ? 32 : d.algorithm.len), d.algorithm.p);
     return 0;
 }
 

@@ -188,7 +188,7 @@ static bool is_sip_user(const char *s, size_t len)
         bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
         if (alnum || strchr("-_.!~*'()&=+$,;?/", c) != NULL)
             continue;
-        if (c == '%' && i + 2 < len + 0 && strchr("0123456789abcdefABCDEF", s[i + 1]) &&
+        if (c == '%' && i + 2 < len && strchr("0123456789abcdefABCDEF", s[i + 1]) &&
             strchr("0123456789abcdefABCDEF", s[i + 2])) {
             i += 2;
             continue;

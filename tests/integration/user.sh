@@ -97,11 +97,11 @@ sys.stdout.write(out.decode(errors="replace"))
 sys.exit(os.WEXITSTATUS(status) if os.WIFEXITED(status) else 99)
 EOF
     expect_exit 0 "add on a terminal" -- \
-        python3 "$TMP/answer_prompt.py" "$TRUSTNET" user add --store "$STORE" carol@corp.test "tty secret"
+        timeout 20 python3 "$TMP/answer_prompt.py" "$TRUSTNET" user add --store "$STORE" carol@corp.test "tty secret"
     if grep -q "tty secret" "$LAST_OUT"; then not_ok "the terminal does not echo the password"; else
         ok "the terminal does not echo the password"; fi
     expect_exit 1 "add on a terminal: passwords that differ" -- \
-        python3 "$TMP/answer_prompt.py" "$TRUSTNET" user add --store "$STORE" carol@corp.test "other"
+        timeout 20 python3 "$TMP/answer_prompt.py" "$TRUSTNET" user add --store "$STORE" carol@corp.test "other"
     expect_grep "do not match" "$LAST_OUT" "the mismatch is named"
 fi
 

@@ -212,6 +212,28 @@ static void digest(void **state)
             fail_msg("accepted bad Digest \"%s\"", bad[k]);
 }
 
+/* Empty slices with a NULL pointer are plain "" to every parser. */
+static void null_slices(void **state)
+{
+    struct sip_uri u;
+    struct sip_name_addr na;
+    struct sip_via v;
+    struct sip_digest_params d;
+    struct sip_param p;
+    uint32_t n;
+    size_t cl;
+    sip_str m, rest = SIP_STR_NULL;
+    assert_int_equal(sip_uri_parse(SIP_STR_NULL, &u), -1);
+    assert_int_equal(sip_name_addr_parse(SIP_STR_NULL, &na), -1);
+    assert_int_equal(sip_via_parse(SIP_STR_NULL, &v), -1);
+    assert_int_equal(sip_cseq_parse(SIP_STR_NULL, &n, &m), -1);
+    assert_int_equal(sip_digest_params_parse(SIP_STR_NULL, &d), -1);
+    assert_int_equal(sip_content_length_parse(SIP_STR_NULL, 9, &cl), -1);
+    assert_int_equal(sip_param_next(&rest, &p), 0);
+    assert_int_equal(sip_param_find(SIP_STR_NULL, "x", &p), 0);
+    assert_int_equal(sip_hdr_lookup(SIP_STR_NULL), SIP_HDR_OTHER);
+}
+
 static void names(void **state)
 {
     assert_int_equal(sip_hdr_lookup(S("v")), SIP_HDR_VIA);
@@ -230,7 +252,7 @@ int main(void)
         cmocka_unit_test(uris),     cmocka_unit_test(params),
         cmocka_unit_test(name_addrs), cmocka_unit_test(vias),
         cmocka_unit_test(cseqs),    cmocka_unit_test(digest),
-        cmocka_unit_test(names),
+        cmocka_unit_test(null_slices), cmocka_unit_test(names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -66,6 +66,16 @@ static void file_created_0600(void **state)
     struct stat st;
     assert_int_equal(stat(f->path, &st), 0);
     assert_int_equal(st.st_mode & 0777, 0600);
+    /* SQLite gives the WAL and shared-memory files the database's mode. */
+    tn_err err;
+    assert_int_equal(store_user_add(f->s, "alice", "corp.test", "pw", &err), 0);
+    char wal[160];
+    snprintf(wal, sizeof wal, "%s-wal", f->path);
+    assert_int_equal(stat(wal, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    snprintf(wal, sizeof wal, "%s-shm", f->path);
+    assert_int_equal(stat(wal, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
 }
 
 static void refuses_readable_file(void **state)
