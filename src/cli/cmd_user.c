@@ -20,12 +20,14 @@
 #include "common/str.h"
 #include "pki/ca_names.h"
 #include "store/store.h"
+#include "topology/topology.h"
 
 /* What the command line gave; the store path is derived from it by
  * resolve_store_path() (later also from --topology FILE). */
 struct user_opts {
     const char *sub;           /* "add", "del", ... for messages */
     const char *store;         /* --store FILE */
+    const char *topology;      /* --topology FILE: its store */
     const char *password_file; /* --password-file FILE */
     const char *address;       /* the positional ADDRESS */
 };
@@ -59,7 +61,7 @@ static int failed(const char *sub, const tn_err *err)
 
 /* ---- options ---- */
 
-enum { OPT_STORE = 1, OPT_PASSWORD_FILE };
+enum { OPT_STORE = 1, OPT_PASSWORD_FILE, OPT_TOPOLOGY };
 
 /* Parse argv into o.  with_address: one positional ADDRESS is required;
  * with_password: --password-file is allowed.  Returns 0, TN_EXIT_USAGE
@@ -69,6 +71,7 @@ static int parse_options(int argc, char **argv, struct user_opts *o, bool with_a
 {
     static const struct option all[] = {
         {"store", required_argument, NULL, OPT_STORE},
+        {"topology", required_argument, NULL, OPT_TOPOLOGY},
         {"password-file", required_argument, NULL, OPT_PASSWORD_FILE},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -92,6 +95,8 @@ static int parse_options(int argc, char **argv, struct user_opts *o, bool with_a
                                argv[optind - 2], optarg);
         if (c == OPT_STORE)
             o->store = optarg;
+        else if (c == OPT_TOPOLOGY)
+            o->topology = optarg;
         else
             o->password_file = optarg;
     }
@@ -109,11 +114,23 @@ static int parse_options(int argc, char **argv, struct user_opts *o, bool with_a
 static int resolve_store_path(const struct user_opts *o, char *out, size_t outlen,
                               tn_err *err)
 {
-    if (o->store == NULL || o->store[0] == '\0')
-        return tn_errf(err, "missing --store FILE");
-    if (tn_strlcpy(out, o->store, outlen) < 0)
-        return tn_errf(err, "store path too long");
-    return 0;
+    if ((o->store == NULL) == (o->topology == NULL))
+        return tn_errf(err, "give either --store FILE or --topology FILE");
+    if (o->store != NULL) {
+        if (o->store[0] == '\0' || tn_strlcpy(out, o->store, outlen) < 0)
+            return tn_errf(err, "bad store path");
+        return 0;
+    }
+    struct topology *topo = NULL;
+    if (topology_load(o->topology, &topo, NULL, err) < 0)
+        return -1;
+    int rc = 0;
+    if (topo->store.path == NULL)
+        rc = tn_errf(err, "%s names no store", o->topology);
+    else if (tn_strlcpy(out, topo->store.path, outlen) < 0)
+        rc = tn_errf(err, "store path too long");
+    topology_free(topo);
+    return rc;
 }
 
 /* ---- addresses ---- */
