@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@
 #define READ_CHUNK 16384
 
 static void on_io(ev_loop *loop, int fd, unsigned events, void *ctx);
+static void finish_connect(struct conn *c);
 
 static void format_peer(const struct sockaddr *sa, char *buf, size_t len)
 {
@@ -38,7 +40,9 @@ static void format_peer(const struct sockaddr *sa, char *buf, size_t len)
 
 static void watch(struct conn *c)
 {
-    unsigned events = EV_READ | ((c->wlen > c->woff || c->want_write) ? EV_WRITE : 0);
+    bool writing = c->state == CONN_CONNECTING || c->want_write ||
+                   (c->wlen > c->woff && (c->state == CONN_OPEN || c->state == CONN_PLAIN));
+    unsigned events = EV_READ | (writing ? EV_WRITE : 0);
     ev_io_set(c->worker->loop, c->fd, events, on_io, c);
 }
 
@@ -86,8 +90,9 @@ static void on_handshake_timeout(ev_loop *loop, void *ctx)
 {
     struct conn *c = ctx;
     c->handshake_timer = 0;
-    tn_log(TN_LOG_INFO, "tls", "peer=%s tls=- verdict=refused: no TLS handshake within %llu ms",
-           c->peer, (unsigned long long)c->limits->handshake_ms);
+    tn_log(TN_LOG_INFO, "tls", "peer=%s tls=- verdict=refused: %s within %llu ms", c->peer,
+           c->state == CONN_CONNECTING ? "no TCP connection" : "no TLS handshake",
+           (unsigned long long)c->limits->handshake_ms);
     conn_close(c, NULL);
 }
 
@@ -108,15 +113,17 @@ static void start_handshake(struct conn *c, tls_config *cfg)
 {
     tn_err err;
     struct tls_expect expect = {.name = NULL, .role = TLS_PEER_CLIENT};
-    c->tls = tls_conn_new_server(cfg, c->fd, &expect, &err);
+    c->tls = c->outgoing ? tls_conn_new_client(cfg, c->fd, &c->expect, &err)
+                         : tls_conn_new_server(cfg, c->fd, &expect, &err);
     if (c->tls == NULL) {
         tn_log(TN_LOG_ERROR, "tls", "peer=%s: %s", c->peer, err.msg);
         conn_close(c, NULL);
         return;
     }
     c->state = CONN_HANDSHAKE;
-    c->handshake_timer =
-        ev_timer_add(c->worker->loop, c->limits->handshake_ms, on_handshake_timeout, c);
+    if (c->handshake_timer == 0) /* an outgoing one has run since connect */
+        c->handshake_timer =
+            ev_timer_add(c->worker->loop, c->limits->handshake_ms, on_handshake_timeout, c);
 }
 
 struct conn *conn_new(struct worker *w, int fd, const struct sockaddr *sa, tls_config *tls_cfg,
@@ -168,6 +175,63 @@ int conn_start_tls(struct conn *c, tls_config *cfg)
         return -1;
     watch(c);
     return 0;
+}
+
+/* --- outgoing connections ------------------------------------------------------ */
+
+static void finish_connect(struct conn *c)
+{
+    int error = 0;
+    socklen_t len = sizeof error;
+    if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &error, &len) < 0)
+        error = errno;
+    if (error == EINPROGRESS)
+        return;
+    if (error != 0) {
+        char reason[160];
+        tn_snprintf(reason, sizeof reason, "cannot connect to %s (%s): %s", c->peer,
+                    c->expect_name, strerror(error));
+        tn_log(TN_LOG_INFO, "tls", "peer=%s tls=- verdict=refused: %s", c->peer, reason);
+        conn_close(c, NULL);
+        return;
+    }
+    start_handshake(c, c->client_cfg);
+}
+
+struct conn *conn_connect(struct worker *w, const struct sockaddr *sa, socklen_t salen,
+                          tls_config *client_cfg, const struct tls_expect *expect,
+                          const struct conn_handler *handler, const struct conn_limits *limits,
+                          tn_err *err)
+{
+    int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        tn_errf(err, "socket: %s", strerror(errno));
+        return NULL;
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (connect(fd, sa, salen) < 0 && errno != EINPROGRESS) {
+        tn_errf(err, "connect: %s", strerror(errno));
+        close(fd);
+        return NULL;
+    }
+    /* Outgoing connections count against the same limit as accepted ones. */
+    __atomic_add_fetch(&w->group->connections, 1, __ATOMIC_RELAXED);
+    struct conn *c = conn_new(w, fd, sa, NULL, handler, limits);
+    if (c == NULL) {
+        tn_errf(err, "out of memory");
+        return NULL;
+    }
+    c->outgoing = true;
+    c->client_cfg = client_cfg;
+    c->expect = *expect;
+    if (expect->name != NULL && tn_strlcpy(c->expect_name, expect->name,
+                                           sizeof c->expect_name) == 0)
+        c->expect.name = c->expect_name;
+    c->state = CONN_CONNECTING;
+    c->handshake_timer = ev_timer_add(w->loop, limits->handshake_ms, on_handshake_timeout, c);
+    watch(c);
+    return c;
 }
 
 /* --- output ------------------------------------------------------------------ */
@@ -228,13 +292,15 @@ static int enqueue(struct conn *c, const char *buf, size_t len)
 
 int conn_send(struct conn *c, const void *buf, size_t len)
 {
-    if (c->state == CONN_CLOSED || c->state == CONN_HANDSHAKE)
+    if (c->state == CONN_CLOSED || (c->state == CONN_HANDSHAKE && !c->outgoing))
         return -1;
     if (enqueue(c, buf, len) < 0) {
         conn_close(c, "output queue full (peer not reading)");
         return -1;
     }
-    flush(c);
+    /* An outgoing connection sends what was queued once it is trusted. */
+    if (c->state == CONN_OPEN || c->state == CONN_PLAIN)
+        flush(c);
     if (c->state != CONN_CLOSED)
         watch(c);
     return 0;
@@ -325,6 +391,9 @@ static void continue_handshake(struct conn *c)
         return;
     }
     c->state = CONN_OPEN;
+    flush(c); /* what an outgoing connection queued while connecting */
+    if (c->state == CONN_CLOSED)
+        return;
     if (c->handler->on_secure != NULL) {
         c->busy++;
         c->handler->on_secure(c, c->handler->ctx);
@@ -336,6 +405,8 @@ static void on_io(ev_loop *loop, int fd, unsigned events, void *ctx)
 {
     struct conn *c = ctx;
     c->busy++; /* nothing below may free c */
+    if (c->state == CONN_CONNECTING && (events & (EV_WRITE | EV_READ)))
+        finish_connect(c);
     if (c->state == CONN_HANDSHAKE)
         continue_handshake(c);
     if (c->state == CONN_OPEN || c->state == CONN_PLAIN) {

@@ -39,7 +39,7 @@ struct conn_limits {
     uint64_t idle_ms;         /* close after this long without input */
 };
 
-enum conn_state { CONN_PLAIN, CONN_HANDSHAKE, CONN_OPEN, CONN_CLOSED };
+enum conn_state { CONN_CONNECTING, CONN_PLAIN, CONN_HANDSHAKE, CONN_OPEN, CONN_CLOSED };
 
 struct conn {
     uint64_t id; /* worker index << 48 | serial: unique for the process */
@@ -60,6 +60,10 @@ struct conn {
     bool want_write;
     unsigned busy; /* > 0 while conn.c code for c is on the stack */
     void *proto; /* the protocol handler's per-connection state */
+    bool outgoing;
+    tls_config *client_cfg;    /* outgoing: the handshake starts on connect */
+    struct tls_expect expect;  /* outgoing: who the peer must be */
+    char expect_name[256];
 };
 
 /* Take over an accepted socket (its connection slot already counted);
@@ -68,6 +72,16 @@ struct conn {
 struct conn *conn_new(struct worker *w, int fd, const struct sockaddr *sa,
                       tls_config *tls_cfg, const struct conn_handler *handler,
                       const struct conn_limits *limits);
+
+/* Open an outgoing TLS connection to sa from worker w: connect without
+ * blocking, then a client handshake that verifies the peer as expect says
+ * (its name is sent as SNI).  Bytes sent before the handshake completes are
+ * queued.  The connect and the handshake share one deadline
+ * (limits->handshake_ms).  NULL with err on immediate failure. */
+struct conn *conn_connect(struct worker *w, const struct sockaddr *sa, socklen_t salen,
+                          tls_config *client_cfg, const struct tls_expect *expect,
+                          const struct conn_handler *handler, const struct conn_limits *limits,
+                          tn_err *err);
 
 /* Queue bytes for the peer (copied).  -1 when the queue is full: the
  * connection is then closed (and freed, unless it is the one whose handler

@@ -118,7 +118,13 @@ int worker_group_init(struct worker_group *g, unsigned n, const char *addr, tls_
         w->group = g;
         w->listen_fd = -1;
         w->loop = ev_loop_new(err);
-        if (w->loop == NULL || (w->listen_fd = listen_socket(addr, err)) < 0 ||
+        if (w->loop == NULL) {
+            worker_group_free(g);
+            return -1;
+        }
+        if (addr == NULL)
+            continue; /* outgoing connections only */
+        if ((w->listen_fd = listen_socket(addr, err)) < 0 ||
             ev_io_set(w->loop, w->listen_fd, EV_READ, on_listen, w) < 0) {
             worker_group_free(g);
             return -1;

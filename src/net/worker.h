@@ -42,7 +42,8 @@ struct worker_group {
     const char *log_component;
 };
 
-/* Create n workers listening on addr ("host:port"); not yet running. */
+/* Create n workers listening on addr ("host:port"; NULL: no listener,
+ * outgoing connections only); not yet running. */
 int worker_group_init(struct worker_group *g, unsigned n, const char *addr,
                       tls_config *tls_cfg, const struct conn_handler *handler,
                       const struct conn_limits *limits, size_t max_connections, tn_err *err);
