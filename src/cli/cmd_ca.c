@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "cli/cmd_ca_help.h"
+#include "cli/cli_util.h"
 #include "cli/commands.h"
 #include "common/str.h"
 #include "pki/ca.h"
@@ -21,25 +22,8 @@
 #define MAX_SANS 64
 
 /* One line on stderr naming the subcommand; returns TN_EXIT_USAGE. */
-static int usage_error(const char *sub, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static int usage_error(const char *sub, const char *fmt, ...)
-{
-    char msg[TN_ERR_MAX];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    fprintf(stderr, "trustnet ca %s: %s (see 'trustnet ca %s --help')\n", sub, msg, sub);
-    return TN_EXIT_USAGE;
-}
-
-static int failed(const char *sub, const tn_err *err)
-{
-    fprintf(stderr, "trustnet ca %s: %s\n", sub, err->msg);
-    return TN_EXIT_REFUSED;
-}
+#define usage_error(sub, ...) cli_usage_error("ca", (sub), __VA_ARGS__)
+#define failed(sub, err) cli_failed("ca", (sub), (err))
 
 static int getopt_error(const char *sub, int c, char **argv)
 {
@@ -451,30 +435,13 @@ static int ca_cmd_list(int argc, char **argv)
 
 /* ---- dispatch ---- */
 
-static const struct {
-    const char *name;
-    int (*run)(int argc, char **argv);
-} subcommands[] = {
+static const struct cli_subcommand subcommands[] = {
     {"init", ca_cmd_init},   {"issue", ca_cmd_issue}, {"revoke", ca_cmd_revoke},
     {"crl", ca_cmd_crl},     {"list", ca_cmd_list},
 };
 
 int cmd_ca(int argc, char **argv)
 {
-    if (argc < 2) {
-        fputs("trustnet ca: missing subcommand: init, issue, revoke, crl or list "
-              "(see 'trustnet ca --help')\n", stderr);
-        return TN_EXIT_USAGE;
-    }
-    const char *sub = argv[1];
-    if (strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0 || strcmp(sub, "help") == 0) {
-        fputs(ca_help, stdout);
-        return TN_EXIT_OK;
-    }
-    for (size_t i = 0; i < sizeof subcommands / sizeof subcommands[0]; i++)
-        if (strcmp(sub, subcommands[i].name) == 0)
-            return subcommands[i].run(argc - 1, argv + 1);
-    fprintf(stderr, "trustnet ca: unknown subcommand '%s': expected init, issue, "
-            "revoke, crl or list (see 'trustnet ca --help')\n", sub);
-    return TN_EXIT_USAGE;
+    return cli_dispatch("ca", subcommands, sizeof subcommands / sizeof subcommands[0], ca_help,
+                        argc, argv);
 }

@@ -16,6 +16,7 @@
 #include <openssl/crypto.h>
 
 #include "cli/cmd_user_help.h"
+#include "cli/cli_util.h"
 #include "cli/commands.h"
 #include "common/str.h"
 #include "pki/ca_names.h"
@@ -39,25 +40,8 @@ struct address {
 
 /* ---- messages ---- */
 
-static int usage_error(const char *sub, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static int usage_error(const char *sub, const char *fmt, ...)
-{
-    char msg[TN_ERR_MAX];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    fprintf(stderr, "trustnet user %s: %s (see 'trustnet user %s --help')\n", sub, msg, sub);
-    return TN_EXIT_USAGE;
-}
-
-static int failed(const char *sub, const tn_err *err)
-{
-    fprintf(stderr, "trustnet user %s: %s\n", sub, err->msg);
-    return TN_EXIT_REFUSED;
-}
+#define usage_error(sub, ...) cli_usage_error("user", (sub), __VA_ARGS__)
+#define failed(sub, err) cli_failed("user", (sub), (err))
 
 /* ---- options ---- */
 
@@ -448,10 +432,7 @@ static int user_list(int argc, char **argv)
     return rc;
 }
 
-static const struct {
-    const char *name;
-    int (*run)(int argc, char **argv);
-} subcommands[] = {
+static const struct cli_subcommand subcommands[] = {
     {"add", user_add},
     {"passwd", user_passwd},
     {"del", user_del},
@@ -460,20 +441,6 @@ static const struct {
 
 int cmd_user(int argc, char **argv)
 {
-    if (argc < 2) {
-        fputs("trustnet user: missing subcommand: add, passwd, del or list "
-              "(see 'trustnet user --help')\n", stderr);
-        return TN_EXIT_USAGE;
-    }
-    const char *sub = argv[1];
-    if (strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0 || strcmp(sub, "help") == 0) {
-        fputs(user_help, stdout);
-        return TN_EXIT_OK;
-    }
-    for (size_t i = 0; i < sizeof subcommands / sizeof subcommands[0]; i++)
-        if (strcmp(sub, subcommands[i].name) == 0)
-            return subcommands[i].run(argc - 1, argv + 1);
-    fprintf(stderr, "trustnet user: unknown subcommand '%s': expected add, passwd, del "
-            "or list (see 'trustnet user --help')\n", sub);
-    return TN_EXIT_USAGE;
+    return cli_dispatch("user", subcommands, sizeof subcommands / sizeof subcommands[0], user_help,
+                        argc, argv);
 }
