@@ -20,7 +20,24 @@ struct worker *worker_current(void)
     return current;
 }
 
-static int listen_socket(const char *addr, tn_err *err)
+/* SO_REUSEPORT would let a second server silently share the address and
+ * take half the connections: first bind once without it, so an address
+ * already in use is an error. */
+static int check_address_free(const struct addrinfo *ai, const char *addr, tn_err *err)
+{
+    int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int one = 1;
+    if (fd < 0)
+        return tn_errf(err, "cannot listen on %s: %s", addr, strerror(errno));
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    int rc = bind(fd, ai->ai_addr, ai->ai_addrlen) < 0
+                 ? tn_errf(err, "cannot listen on %s: %s", addr, strerror(errno))
+                 : 0;
+    close(fd);
+    return rc;
+}
+
+static int listen_socket(const char *addr, bool first, tn_err *err)
 {
     char host[256], port[8];
     if (net_split_host_port(addr, host, sizeof host, port, sizeof port, err) < 0)
@@ -30,6 +47,10 @@ static int listen_socket(const char *addr, tn_err *err)
     int gai = getaddrinfo(host, port, &hints, &res);
     if (gai != 0)
         return tn_errf(err, "listen address %s: %s", addr, gai_strerror(gai));
+    if (first && check_address_free(res, addr, err) < 0) {
+        freeaddrinfo(res);
+        return -1;
+    }
     int fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     int one = 1;
     if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
@@ -124,7 +145,7 @@ int worker_group_init(struct worker_group *g, unsigned n, const char *addr, tls_
         }
         if (addr == NULL)
             continue; /* outgoing connections only */
-        if ((w->listen_fd = listen_socket(addr, err)) < 0 ||
+        if ((w->listen_fd = listen_socket(addr, i == 0, err)) < 0 ||
             ev_io_set(w->loop, w->listen_fd, EV_READ, on_listen, w) < 0) {
             worker_group_free(g);
             return -1;

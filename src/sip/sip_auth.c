@@ -10,6 +10,27 @@
 
 #define NONCE_MAX_AGE_S 300
 
+/* Clients that cannot take RFC 8760's list of challenges (pick the first
+ * algorithm they support) and would never authenticate: SIPp 3.6 joins
+ * all challenges and gives up unless the first algorithm= is MD5;
+ * baresip 1.0's libre fails with ENOSYS on any challenge that is not
+ * MD5, whatever its place.  Both are Debian 12's.  They are challenged
+ * with MD5 alone (MD5 credentials are accepted from every client anyway,
+ * so this downgrades nothing); everyone else gets SHA-256, then MD5. */
+static const char *const md5_only_agents[] = {"SIPp", "baresip"};
+
+static bool md5_only_client(const struct sip_msg *req)
+{
+    const struct sip_header *h = sip_msg_first(req, SIP_HDR_USER_AGENT);
+    sip_str ua = h != NULL ? sip_str_trim(h->value) : SIP_STR_NULL;
+    for (size_t i = 0; i < sizeof md5_only_agents / sizeof md5_only_agents[0]; i++) {
+        size_t n = strlen(md5_only_agents[i]);
+        if (ua.len >= n && strncasecmp(ua.p, md5_only_agents[i], n) == 0)
+            return true;
+    }
+    return false;
+}
+
 static void challenge(struct sip_worker *sw, struct conn *c, const struct sip_msg *req,
                       const char *realm, bool proxy, bool stale)
 {
@@ -23,7 +44,10 @@ static void challenge(struct sip_worker *sw, struct conn *c, const struct sip_ms
         return;
     }
     /* RFC 8760: the preferred algorithm first; MD5 for older clients. */
-    tn_snprintf(extra, sizeof extra, "%s: %s\r\n%s: %s\r\n", name, sha, name, md5);
+    if (md5_only_client(req))
+        tn_snprintf(extra, sizeof extra, "%s: %s\r\n", name, md5);
+    else
+        tn_snprintf(extra, sizeof extra, "%s: %s\r\n%s: %s\r\n", name, sha, name, md5);
     sip_reply(sw, c, req, proxy ? 407 : 401,
               proxy ? "Proxy Authentication Required" : "Unauthorized", extra);
 }

@@ -7,53 +7,55 @@
 
 struct hdr_name {
     const char *full;
+    size_t len;   /* strlen(full), so lookups compare lengths first */
     char compact; /* RFC 3261 7.3.3 and later RFCs; 0 when none */
     bool list;    /* comma-separated values are split into entries */
 };
 
+#define H(name) name, sizeof(name) - 1
 static const struct hdr_name hdr_names[SIP_HDR__COUNT] = {
-    [SIP_HDR_OTHER] = { "", 0, false },
-    [SIP_HDR_VIA] = { "Via", 'v', true },
-    [SIP_HDR_FROM] = { "From", 'f', false },
-    [SIP_HDR_TO] = { "To", 't', false },
-    [SIP_HDR_CALL_ID] = { "Call-ID", 'i', false },
-    [SIP_HDR_CSEQ] = { "CSeq", 0, false },
-    [SIP_HDR_MAX_FORWARDS] = { "Max-Forwards", 0, false },
-    [SIP_HDR_CONTACT] = { "Contact", 'm', true },
-    [SIP_HDR_CONTENT_LENGTH] = { "Content-Length", 'l', false },
-    [SIP_HDR_CONTENT_TYPE] = { "Content-Type", 'c', false },
-    [SIP_HDR_CONTENT_ENCODING] = { "Content-Encoding", 'e', false },
-    [SIP_HDR_ROUTE] = { "Route", 0, true },
-    [SIP_HDR_RECORD_ROUTE] = { "Record-Route", 0, true },
-    [SIP_HDR_PATH] = { "Path", 0, true },
-    [SIP_HDR_ALLOW] = { "Allow", 0, true },
-    [SIP_HDR_SUPPORTED] = { "Supported", 'k', true },
-    [SIP_HDR_REQUIRE] = { "Require", 0, true },
-    [SIP_HDR_PROXY_REQUIRE] = { "Proxy-Require", 0, true },
-    [SIP_HDR_UNSUPPORTED] = { "Unsupported", 0, true },
-    [SIP_HDR_EXPIRES] = { "Expires", 0, false },
-    [SIP_HDR_MIN_EXPIRES] = { "Min-Expires", 0, false },
-    [SIP_HDR_AUTHORIZATION] = { "Authorization", 0, false },
-    [SIP_HDR_PROXY_AUTHORIZATION] = { "Proxy-Authorization", 0, false },
-    [SIP_HDR_WWW_AUTHENTICATE] = { "WWW-Authenticate", 0, false },
-    [SIP_HDR_PROXY_AUTHENTICATE] = { "Proxy-Authenticate", 0, false },
-    [SIP_HDR_SUBJECT] = { "Subject", 's', false },
-    [SIP_HDR_EVENT] = { "Event", 'o', false },
-    [SIP_HDR_ALLOW_EVENTS] = { "Allow-Events", 'u', false },
-    [SIP_HDR_SUBSCRIPTION_STATE] = { "Subscription-State", 0, false },
-    [SIP_HDR_REFER_TO] = { "Refer-To", 'r', false },
-    [SIP_HDR_REFERRED_BY] = { "Referred-By", 'b', false },
-    [SIP_HDR_SESSION_EXPIRES] = { "Session-Expires", 'x', false },
-    [SIP_HDR_ACCEPT_CONTACT] = { "Accept-Contact", 'a', false },
-    [SIP_HDR_REJECT_CONTACT] = { "Reject-Contact", 'j', false },
-    [SIP_HDR_REQUEST_DISPOSITION] = { "Request-Disposition", 'd', false },
-    [SIP_HDR_IDENTITY] = { "Identity", 'y', false },
-    [SIP_HDR_IDENTITY_INFO] = { "Identity-Info", 'n', false },
-    [SIP_HDR_RSEQ] = { "RSeq", 0, false },
-    [SIP_HDR_RACK] = { "RAck", 0, false },
-    [SIP_HDR_TIMESTAMP] = { "Timestamp", 0, false },
-    [SIP_HDR_USER_AGENT] = { "User-Agent", 0, false },
-    [SIP_HDR_SERVER] = { "Server", 0, false },
+    [SIP_HDR_OTHER] = { H(""), 0, false },
+    [SIP_HDR_VIA] = { H("Via"), 'v', true },
+    [SIP_HDR_FROM] = { H("From"), 'f', false },
+    [SIP_HDR_TO] = { H("To"), 't', false },
+    [SIP_HDR_CALL_ID] = { H("Call-ID"), 'i', false },
+    [SIP_HDR_CSEQ] = { H("CSeq"), 0, false },
+    [SIP_HDR_MAX_FORWARDS] = { H("Max-Forwards"), 0, false },
+    [SIP_HDR_CONTACT] = { H("Contact"), 'm', true },
+    [SIP_HDR_CONTENT_LENGTH] = { H("Content-Length"), 'l', false },
+    [SIP_HDR_CONTENT_TYPE] = { H("Content-Type"), 'c', false },
+    [SIP_HDR_CONTENT_ENCODING] = { H("Content-Encoding"), 'e', false },
+    [SIP_HDR_ROUTE] = { H("Route"), 0, true },
+    [SIP_HDR_RECORD_ROUTE] = { H("Record-Route"), 0, true },
+    [SIP_HDR_PATH] = { H("Path"), 0, true },
+    [SIP_HDR_ALLOW] = { H("Allow"), 0, true },
+    [SIP_HDR_SUPPORTED] = { H("Supported"), 'k', true },
+    [SIP_HDR_REQUIRE] = { H("Require"), 0, true },
+    [SIP_HDR_PROXY_REQUIRE] = { H("Proxy-Require"), 0, true },
+    [SIP_HDR_UNSUPPORTED] = { H("Unsupported"), 0, true },
+    [SIP_HDR_EXPIRES] = { H("Expires"), 0, false },
+    [SIP_HDR_MIN_EXPIRES] = { H("Min-Expires"), 0, false },
+    [SIP_HDR_AUTHORIZATION] = { H("Authorization"), 0, false },
+    [SIP_HDR_PROXY_AUTHORIZATION] = { H("Proxy-Authorization"), 0, false },
+    [SIP_HDR_WWW_AUTHENTICATE] = { H("WWW-Authenticate"), 0, false },
+    [SIP_HDR_PROXY_AUTHENTICATE] = { H("Proxy-Authenticate"), 0, false },
+    [SIP_HDR_SUBJECT] = { H("Subject"), 's', false },
+    [SIP_HDR_EVENT] = { H("Event"), 'o', false },
+    [SIP_HDR_ALLOW_EVENTS] = { H("Allow-Events"), 'u', false },
+    [SIP_HDR_SUBSCRIPTION_STATE] = { H("Subscription-State"), 0, false },
+    [SIP_HDR_REFER_TO] = { H("Refer-To"), 'r', false },
+    [SIP_HDR_REFERRED_BY] = { H("Referred-By"), 'b', false },
+    [SIP_HDR_SESSION_EXPIRES] = { H("Session-Expires"), 'x', false },
+    [SIP_HDR_ACCEPT_CONTACT] = { H("Accept-Contact"), 'a', false },
+    [SIP_HDR_REJECT_CONTACT] = { H("Reject-Contact"), 'j', false },
+    [SIP_HDR_REQUEST_DISPOSITION] = { H("Request-Disposition"), 'd', false },
+    [SIP_HDR_IDENTITY] = { H("Identity"), 'y', false },
+    [SIP_HDR_IDENTITY_INFO] = { H("Identity-Info"), 'n', false },
+    [SIP_HDR_RSEQ] = { H("RSeq"), 0, false },
+    [SIP_HDR_RACK] = { H("RAck"), 0, false },
+    [SIP_HDR_TIMESTAMP] = { H("Timestamp"), 0, false },
+    [SIP_HDR_USER_AGENT] = { H("User-Agent"), 0, false },
+    [SIP_HDR_SERVER] = { H("Server"), 0, false },
 };
 
 enum sip_hdr_id sip_hdr_lookup(sip_str name)
@@ -66,7 +68,8 @@ enum sip_hdr_id sip_hdr_lookup(sip_str name)
         return SIP_HDR_OTHER;
     }
     for (int id = 1; id < SIP_HDR__COUNT; id++)
-        if (sip_str_caseeq(name, sip_str_cstr(hdr_names[id].full)))
+        if (name.len == hdr_names[id].len &&
+            sip_str_caseeq(name, sip_str_make(hdr_names[id].full, name.len)))
             return (enum sip_hdr_id)id;
     return SIP_HDR_OTHER;
 }
@@ -206,6 +209,7 @@ int sip_unquote(sip_str raw, char *out, size_t outlen)
 
 int sip_param_next(sip_str *rest, struct sip_param *p)
 {
+    *rest = sip_str_nonnull(*rest);
     struct cur c = cur_of(*rest);
     memset(p, 0, sizeof(*p));
     cur_skip_lws(&c);
@@ -333,6 +337,7 @@ static int name_addr_param(struct sip_name_addr *na, const struct sip_param *p)
 
 int sip_name_addr_parse(sip_str value, struct sip_name_addr *na)
 {
+    value = sip_str_nonnull(value);
     memset(na, 0, sizeof(*na));
     sip_str v = sip_str_trim(value);
     if (sip_str_eq_lit(v, "*")) {
@@ -409,6 +414,7 @@ static int via_param(struct sip_via *v, const struct sip_param *p)
 
 int sip_via_parse(sip_str value, struct sip_via *v)
 {
+    value = sip_str_nonnull(value);
     memset(v, 0, sizeof(*v));
     struct cur c = cur_of(sip_str_trim(value));
     if (via_protocol(&c, v) < 0 || via_sent_by(&c, v) < 0)
@@ -427,6 +433,7 @@ int sip_via_parse(sip_str value, struct sip_via *v)
 
 int sip_cseq_parse(sip_str value, uint32_t *num, sip_str *method)
 {
+    value = sip_str_nonnull(value);
     struct cur c = cur_of(sip_str_trim(value));
     size_t start = c.i;
     while (!cur_end(&c) && cur_peek(&c) >= '0' && cur_peek(&c) <= '9')
@@ -444,6 +451,7 @@ int sip_cseq_parse(sip_str value, uint32_t *num, sip_str *method)
 
 int sip_content_length_parse(sip_str value, size_t max, size_t *out)
 {
+    value = sip_str_nonnull(value);
     uint32_t v;
     sip_str t = sip_str_trim(value);
     uint32_t cap = max > UINT32_MAX ? UINT32_MAX : (uint32_t)max;
@@ -521,6 +529,7 @@ static int digest_one(struct cur *c, struct sip_digest_params *d)
 
 int sip_digest_params_parse(sip_str value, struct sip_digest_params *d)
 {
+    value = sip_str_nonnull(value);
     memset(d, 0, sizeof(*d));
     struct cur c = cur_of(sip_str_trim(value));
     if (!sip_str_caseeq_lit(cur_token(&c), "Digest") || cur_skip_lws(&c) == 0)

@@ -1,7 +1,7 @@
 /*
  * sip_msg.h - RFC 3261 message parser for hostile input.
  *
- *     struct sip_msg m;                  (about 12 KB: keep it off hot stacks
+ *     struct sip_msg m;                  (about 8 KB: keep it off hot stacks
  *     struct sip_parse_error e;           or reuse one per connection)
  *     if (sip_parse(&m, buf, len, &e) < 0)
  *         reply e.status with reason e.reason (if m.headers_ok, the Via,

@@ -200,7 +200,8 @@ void sip_proxy_request(struct sip_worker *sw, struct conn *c, const struct sip_m
 {
     tn_log(TN_LOG_DEBUG, "sip", "peer=%s -> %.*s %.*s", c->peer, (int)req->method_str.len,
            req->method_str.p, (int)req->ruri.len, req->ruri.p);
-    if (req->method == SIP_ACK && sip_txn_absorb_ack(sw, req))
+    /* ACKs of our own 4xx (407, 404...) and of forwarded non-2xx stop here. */
+    if (req->method == SIP_ACK && (sip_reply_acks_local(req) || sip_txn_absorb_ack(sw, req)))
         return;
     if (req->method == SIP_CANCEL) {
         sip_txn_cancel(sw, c, req);

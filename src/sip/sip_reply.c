@@ -25,10 +25,24 @@ static void local_tag(const struct sip_msg *req, char *tag, size_t len)
         tn_appendf(tag, len, "%02x", md[i]);
 }
 
+bool sip_reply_acks_local(const struct sip_msg *req)
+{
+    char tag[24];
+    if (req->method != SIP_ACK || req->to_tag.len == 0)
+        return false;
+    local_tag(req, tag, sizeof tag);
+    return sip_str_caseeq(req->to_tag, sip_str_cstr(tag));
+}
+
 void sip_reply(struct sip_worker *sw, struct conn *c, const struct sip_msg *req, int status,
                const char *reason, const char *extra_headers)
 {
     char tag[24];
+    if (req->method == SIP_ACK) {
+        /* An ACK is never answered (RFC 3261 17.2.1). */
+        tn_log(TN_LOG_DEBUG, "sip", "peer=%s ACK not answered with %d", c->peer, status);
+        return;
+    }
     local_tag(req, tag, sizeof tag);
     char extra[2048];
     tn_snprintf(extra, sizeof extra, "Server: trustnet\r\n%s", extra_headers ? extra_headers : "");

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -76,22 +77,49 @@ static void handle_message(struct sip_worker *sw, struct conn *c, const char *bu
         sip_proxy_response(sw, c, m);
 }
 
+/* Per-connection SIP state. */
+struct sip_conn {
+    struct sip_frame_state frame; /* keeps framing linear over the stream */
+};
+
+/* The stream cannot be framed any more: answer what we can, then close.
+ * When the header block is complete (a too-large or bad Content-Length),
+ * the sender still learns why (513 / 400). */
+static void refuse_stream(struct sip_worker *sw, struct conn *c, const char *buf, size_t len,
+                          const struct sip_parse_error *why)
+{
+    const char *end = memmem(buf, len, "\r\n\r\n", 4);
+    struct sip_parse_error ignored;
+    tn_log(TN_LOG_INFO, "sip", "peer=%s unframeable input: %d %s", c->peer, why->status,
+           why->reason);
+    if (end != NULL) {
+        struct sip_msg *m = &sw->msg;
+        sip_parse(m, buf, (size_t)(end - buf) + 4, &ignored);
+        if (m->is_request && m->headers_ok)
+            sip_reply(sw, c, m, why->status, why->reason, NULL);
+    }
+    conn_close(c, why->reason);
+}
+
 static size_t on_data(struct conn *c, const char *buf, size_t len, void *ctx)
 {
     struct sip_worker *sw = c->worker->app;
+    struct sip_conn *sc = c->proto;
+    if (sc == NULL && (sc = c->proto = calloc(1, sizeof *sc)) == NULL) {
+        conn_close(c, "out of memory");
+        return len;
+    }
     size_t used = 0;
     while (used < len && c->state != CONN_CLOSED) {
         size_t consumed = 0;
         struct sip_parse_error perr;
-        enum sip_frame_result r = sip_frame(buf + used, len - used,
-                                            sw->srv->cfg.max_message_bytes, &consumed, &perr);
+        enum sip_frame_result r = sip_frame_resume(buf + used, len - used,
+                                                   sw->srv->cfg.max_message_bytes, &sc->frame,
+                                                   &consumed, &perr);
         if (r == SIP_FRAME_NEED_MORE)
             break;
         if (r == SIP_FRAME_ERROR) {
-            /* Without a message boundary nothing after this can be trusted. */
-            tn_log(TN_LOG_INFO, "sip", "peer=%s unframeable input: %d %s", c->peer,
-                   perr.status, perr.reason);
-            conn_close(c, perr.reason);
+            refuse_stream(sw, c, buf + used, len - used, &perr);
             return len;
         }
         if (r == SIP_FRAME_KEEPALIVE_PING)
@@ -103,11 +131,20 @@ static size_t on_data(struct conn *c, const char *buf, size_t len, void *ctx)
     return used;
 }
 
+/* Set while the server shuts down: the connections it closes then did not
+ * die, their registrations stay in the store for the next start. */
+static atomic_bool shutting_down;
+
 static void on_close(struct conn *c, void *ctx)
 {
     struct sip_worker *sw = c->worker->app;
+    free(c->proto);
+    c->proto = NULL;
     size_t dropped = sip_location_drop_conn(&sw->srv->loc, c->id);
-    if (dropped > 0) {
+    if (dropped > 0 && atomic_load(&shutting_down)) {
+        tn_log(TN_LOG_DEBUG, "registrar", "peer=%s %zu binding(s) kept for the next start",
+               c->peer, dropped);
+    } else if (dropped > 0) {
         char flow[32];
         tn_err err;
         sip_flow_id(c->id, flow, sizeof flow);
@@ -262,6 +299,7 @@ static void wait_for_signals(struct sip_server *srv, const sigset_t *set,
         else if (sig < 0 && errno == EAGAIN && tls_trust_files_changed(srv->trust))
             swap_tls(srv, &old, "CA or CRL file changed");
     }
+    atomic_store(&shutting_down, true);
     worker_group_stop(&srv->group);
     for (size_t i = 0; i < old.n; i++) {
         tls_config_free(old.tls[i]);
@@ -299,6 +337,7 @@ int sip_server_run(const struct sip_server_config *cfg, sip_server_reload_fn fn,
     sigaddset(&set, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
+    atomic_store(&shutting_down, false);
     int rc = server_init(srv, cfg, err);
     if (rc == 0)
         rc = worker_group_start(&srv->group, err);

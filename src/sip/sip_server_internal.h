@@ -48,6 +48,10 @@ struct sip_worker {
 void sip_reply(struct sip_worker *sw, struct conn *c, const struct sip_msg *req, int status,
                const char *reason, const char *extra_headers);
 
+/* sip_reply.c: is req an ACK for a final response this server generated
+ * (its To tag is the one sip_reply gave)?  Such an ACK ends here. */
+bool sip_reply_acks_local(const struct sip_msg *req);
+
 /* sip_auth.c: challenge or accept.  Returns 1 when the request carries
  * valid credentials for user@domain, 0 when a challenge or refusal was
  * sent (the caller stops). */

@@ -31,6 +31,13 @@ static inline sip_str sip_str_cstr(const char *s)
     return (sip_str){ s, s ? strlen(s) : 0 };
 }
 
+/* Parsers start with this so that SIP_STR_NULL behaves like "" (no
+ * arithmetic on a NULL pointer). */
+static inline sip_str sip_str_nonnull(sip_str s)
+{
+    return s.p ? s : (sip_str){ "", 0 };
+}
+
 static inline char sip_ascii_lower(char c)
 {
     return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;

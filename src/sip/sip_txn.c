@@ -196,9 +196,10 @@ void sip_txn_forward(struct sip_worker *sw, struct conn *in, const struct sip_ms
     }
     t->fwd = copy_bytes(sw->out, (size_t)n);
     t->fwd_len = (size_t)n;
+    /* The 100 is built in sw->out too: from here on send the copy. */
     if (req->method == SIP_INVITE)
         sip_reply(sw, in, req, 100, "Trying", NULL);
-    if (t->fwd == NULL || worker_send(&sw->srv->group, out_conn, sw->out, (size_t)n) < 0) {
+    if (t->fwd == NULL || worker_send(&sw->srv->group, out_conn, t->fwd, t->fwd_len) < 0) {
         answer_upstream(t, 480, "Temporarily Unavailable - the user's connection is gone");
         txn_free(t);
     }

@@ -254,6 +254,7 @@ static int sip_body_parse(sip_str rest, struct sip_uri *u)
 
 int sip_uri_parse(sip_str text, struct sip_uri *u)
 {
+    text = sip_str_nonnull(text);
     memset(u, 0, sizeof(*u));
     const char *colon = text.len ? memchr(text.p, ':', text.len) : NULL;
     if (!colon)

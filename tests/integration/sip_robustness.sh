@@ -1,0 +1,161 @@
+#!/bin/bash
+# SIP front end: what the wire and the operator throw at it.  TLS 1.1 is
+# refused; plain TCP gets no SIP answer; malformed SIP gets 400 naming the
+# problem and the connection goes on; CRLF keep-alive pong; too large
+# input; 483; SIGHUP keeps an established connection; registrations
+# survive a restart; SIGTERM exits 0; one log line per connection.
+# Connections are made by peers/sip_tls_client.py (python ssl, the CA and
+# the server name verified) and openssl s_client.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/sip_lib.sh"
+
+sip_setup 127.0.0.23 5061 || exit 1
+sip_user alice alice-pw
+sip_start || { not_ok "trustnet serve starts"; sed 's/^/#   /' "$SIP_LOG"; exit 1; }
+
+# Message texts for sip_tls_client.py (\r\n decoded there, {n} unique).
+HDRS='Via: SIP/2.0/TLS 127.0.0.1:5999;branch=z9hG4bK-t{n}\r\nMax-Forwards: 70\r\nFrom: <sip:probe@corp.test>;tag=p{n}\r\nTo: <sip:corp.test>\r\nCall-ID: c{n}@probe\r\n'
+OPTIONS="OPTIONS sip:corp.test SIP/2.0\r\n${HDRS}CSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n"
+OK200='expect:^SIP/2.0 200 OK\r\n.*?\r\n\r\n'
+
+# client NAME STEPS...: one connection; ok/not_ok on its exit status.
+client() {
+    local name=$1
+    shift
+    if sip_client "$@" >"$TMP/client.out" 2>&1; then ok "$name"; else
+        LAST_OUT="$TMP/client.out"
+        not_ok "$name"
+        LAST_OUT="$TMP/last.out"
+    fi
+}
+
+# ---- TLS only ---------------------------------------------------------------------
+connections=0
+# SECLEVEL=0: let OpenSSL 3 offer TLS 1.1 at all, so the server is what refuses.
+expect_exit 1 "openssl s_client -tls1_1 is refused" -- \
+    timeout 10 openssl s_client -tls1_1 -cipher 'DEFAULT:@SECLEVEL=0' \
+    -connect "$SIP_ADDR:$SIP_PORT" -servername "$SIP_FQDN" -CAfile "$SIP_CA" </dev/null
+connections=$((connections + 1))
+if grep -q "^New, (NONE), Cipher is (NONE)" "$LAST_OUT" || grep -qi "alert\|handshake failure" "$LAST_OUT"; then
+    ok "the TLS 1.1 handshake fails (no cipher agreed)"
+else
+    not_ok "the TLS 1.1 handshake fails (no cipher agreed)"
+fi
+sip_wait_log "tls: peer=127\.0\.0\.1:[0-9]+ .*verdict=refused" 5
+expect_grep "tls: peer=127\.0\.0\.1:[0-9]+ .*verdict=refused: peer offered only TLS 1.1" "$SIP_LOG" \
+    "the refused TLS 1.1 connection is logged with its verdict and reason"
+
+client "plain TCP that sends SIP gets no SIP answer" --plain "send:$OPTIONS" nosip:3
+connections=$((connections + 1))
+sip_wait_log "verdict=refused: peer does not speak TLS" 3
+expect_grep "verdict=refused: peer does not speak TLS" "$SIP_LOG" "plain TCP is logged as refused"
+
+# ---- malformed input, keep-alive, size limits ---------------------------------------
+client "malformed CSeq: 400 naming CSeq, then OPTIONS on the same connection: 200" \
+    "send:OPTIONS sip:corp.test SIP/2.0\r\n${HDRS}CSeq: banana OPTIONS\r\nContent-Length: 0\r\n\r\n" \
+    'expect:^SIP/2.0 400 [^\r]*CSeq[^\r]*\r\n.*?\r\n\r\n' \
+    "send:$OPTIONS" "$OK200"
+connections=$((connections + 1))
+client "missing From: 400 naming From, and the connection goes on" \
+    "send:MESSAGE sip:alice@corp.test SIP/2.0\r\nVia: SIP/2.0/TLS 127.0.0.1:5999;branch=z9hG4bK-m{n}\r\nTo: <sip:alice@corp.test>\r\nCall-ID: m{n}\r\nCSeq: 1 MESSAGE\r\nContent-Length: 0\r\n\r\n" \
+    'expect:^SIP/2.0 400 [^\r]*From[^\r]*\r\n.*?\r\n\r\n' \
+    "send:$OPTIONS" "$OK200"
+connections=$((connections + 1))
+client "CRLF CRLF keep-alive gets its CRLF pong and nothing else" \
+    "send:$OPTIONS" "$OK200" 'send:\r\n\r\n' 'expect:^\r\n' silence:0.5 \
+    "send:$OPTIONS" "$OK200"
+connections=$((connections + 1))
+client "Max-Forwards: 0 gets 483" \
+    "send:MESSAGE sip:alice@corp.test SIP/2.0\r\nVia: SIP/2.0/TLS 127.0.0.1:5999;branch=z9hG4bK-h{n}\r\nMax-Forwards: 0\r\nFrom: <sip:probe@corp.test>;tag=h{n}\r\nTo: <sip:alice@corp.test>\r\nCall-ID: h{n}\r\nCSeq: 1 MESSAGE\r\nContent-Length: 0\r\n\r\n" \
+    'expect:^SIP/2.0 483 '
+connections=$((connections + 1))
+
+# Too large: the header block is complete, so the server answers 513 and
+# closes (it cannot skip a body that large); a header block over the limit
+# is closed without an answer.
+sip_log_mark
+client "Content-Length beyond the limit: 513, then the connection is closed" \
+    "send:OPTIONS sip:corp.test SIP/2.0\r\n${HDRS}CSeq: 1 OPTIONS\r\nContent-Length: 99999999\r\n\r\n" \
+    'expect:^SIP/2.0 513 ' closed:3
+connections=$((connections + 1))
+head -c 70000 /dev/zero | tr '\0' 'a' >"$TMP/big"
+{ printf 'OPTIONS sip:corp.test SIP/2.0\r\nVia: SIP/2.0/TLS 127.0.0.1:5999;branch=z9hG4bK-big\r\nX-Big: '
+  cat "$TMP/big"; printf '\r\n\r\n'; } >"$TMP/big.sip"
+client "a 70 KB header block: 513 or the connection closed" "sendfile:$TMP/big.sip" closed:3
+connections=$((connections + 1))
+if sip_wait_log "513|Too Large" 3; then ok "the server logs the too large message"; else
+    not_ok "the server logs the too large message"; fi
+
+# ---- SIGHUP on an established connection --------------------------------------------
+sip_log_mark
+client "SIGHUP: the same TLS connection answers OPTIONS before and after the reload" \
+    "send:$OPTIONS" "$OK200" "kill:HUP:$SIP_PID" sleep:0.5 "send:$OPTIONS" "$OK200"
+connections=$((connections + 1))
+if sip_wait_log "SIGHUP: certificates, CA and CRLs reloaded" 3; then
+    ok "SIGHUP: the reload is logged"
+else
+    not_ok "SIGHUP: the reload is logged"
+fi
+client "after SIGHUP a new connection works" "send:$OPTIONS" "$OK200"
+connections=$((connections + 1))
+if kill -0 "$SIP_PID" 2>/dev/null; then ok "SIGHUP: the server still runs"; else
+    not_ok "SIGHUP: the server still runs"; fi
+
+# ---- a connection that goes away takes its bindings with it ------------------------------
+DREG="REGISTER sip:corp.test SIP/2.0\r\nVia: SIP/2.0/TLS 127.0.0.1:5998;branch=z9hG4bK-d{n}\r\nMax-Forwards: 70\r\nFrom: <sip:alice@corp.test>;tag=d1\r\nTo: <sip:alice@corp.test>\r\nCall-ID: reg-dead@probe\r\nContact: <sip:alice@127.0.0.1:5998;transport=tls>\r\nExpires: 600\r\n"
+sip_log_mark
+client "alice registers (MD5 digest), then her connection closes" \
+    "send:${DREG}CSeq: 1 REGISTER\r\nContent-Length: 0\r\n\r\n" \
+    'expect:^SIP/2.0 401 .*?\r\n\r\n' digest:MD5:alice:alice-pw:REGISTER:sip:corp.test \
+    "send:${DREG}CSeq: 2 REGISTER\r\n{auth}\r\nContent-Length: 0\r\n\r\n" \
+    'expect:^SIP/2.0 200 OK\r\n.*?\r\n\r\n'
+connections=$((connections + 1))
+if sip_wait_log "connection gone: 1 binding\(s\) dropped" 3; then
+    ok "the closed connection's binding is dropped"
+else
+    not_ok "the closed connection's binding is dropped"
+fi
+"$TRUSTNET" user list --store "$SIP_STORE" >"$TMP/list.out" 2>&1
+expect_grep "^alice@corp.test +[^ ]+ +[^ ]+ +0$" "$TMP/list.out" \
+    "the store forgets the binding of a closed connection"
+
+# ---- registrations survive a restart --------------------------------------------------
+# alice registers (digest SHA-256, as python computes it) and keeps her
+# connection while the server is stopped under her.
+REG="REGISTER sip:corp.test SIP/2.0\r\nVia: SIP/2.0/TLS 127.0.0.1:5999;branch=z9hG4bK-r{n}\r\nMax-Forwards: 70\r\nFrom: <sip:alice@corp.test>;tag=r1\r\nTo: <sip:alice@corp.test>\r\nCall-ID: reg-restart@probe\r\nContact: <sip:alice@127.0.0.1:5999;transport=tls>\r\nExpires: 600\r\n"
+client "alice registers with SHA-256 digest, then SIGTERM closes her connection" \
+    "send:${REG}CSeq: 1 REGISTER\r\nContent-Length: 0\r\n\r\n" \
+    'expect:^SIP/2.0 401 .*?\r\n\r\n' digest:SHA-256:alice:alice-pw:REGISTER:sip:corp.test \
+    "send:${REG}CSeq: 2 REGISTER\r\n{auth}\r\nContent-Length: 0\r\n\r\n" \
+    'expect:^SIP/2.0 200 OK\r\n.*?Contact: <sip:alice@127.0.0.1:5999;transport=tls>;expires=[0-9]+.*?\r\n\r\n' \
+    "kill:TERM:$SIP_PID" closed:10
+connections=$((connections + 1))
+expect_grep "alice@corp.test authenticated \(SHA-256\)" "$SIP_LOG" "alice authenticated with SHA-256"
+sip_stop TERM
+if [ "$SIP_RC" = 0 ]; then ok "SIGTERM with a client connected: exit status 0"; else
+    not_ok "SIGTERM with a client connected: exit status 0" "exit status $SIP_RC"; fi
+expect_grep "SIGTERM: shutting down" "$SIP_LOG" "SIGTERM: the shutdown is logged"
+"$TRUSTNET" user list --store "$SIP_STORE" >"$TMP/list.out" 2>&1
+expect_grep "^alice@corp.test +[^ ]+ +[^ ]+ +1$" "$TMP/list.out" \
+    "the store still holds alice's binding after the shutdown"
+sip_start || not_ok "the server starts again"
+"$TRUSTNET" user list --store "$SIP_STORE" >"$TMP/list.out" 2>&1
+expect_grep "^alice@corp.test +[^ ]+ +[^ ]+ +1$" "$TMP/list.out" \
+    "after the restart alice's binding is still active"
+client "after the restart the server answers" "send:$OPTIONS" "$OK200"
+connections=$((connections + 1))
+sip_stop TERM
+if [ "$SIP_RC" = 0 ]; then ok "SIGTERM: exit status 0"; else
+    not_ok "SIGTERM: exit status 0" "exit status $SIP_RC"; fi
+
+# ---- one log line per connection ----------------------------------------------------------
+lines=$(grep -c "info tls: peer=" "$SIP_LOG")
+if [ "$lines" -eq "$connections" ]; then
+    ok "one TLS log line per connection ($connections)"
+else
+    not_ok "one TLS log line per connection" "$lines lines for $connections connections"
+    grep "tls: peer=" "$SIP_LOG" | sed 's/^/#   /'
+fi
+bad=$(grep "info tls: peer=" "$SIP_LOG" | grep -Ev "tls=(TLSv1\.[23]|-) cipher=[^ ]+ .*verdict=(accepted|refused)" | head -3)
+if [ -z "$bad" ]; then ok "each connection line names TLS version, cipher and verdict"; else
+    not_ok "each connection line names TLS version, cipher and verdict" "$bad"; fi
