@@ -14,7 +14,7 @@
 #include "common/str.h"
 #include "net/worker.h"
 
-#define READ_CHUNK 16384
+#define READ_CHUNK WORKER_READ_SCRATCH
 
 static void on_io(ev_loop *loop, int fd, unsigned events, void *ctx);
 static void finish_connect(struct conn *c);
@@ -339,11 +339,11 @@ static int ensure_room(struct conn *c)
     return 0;
 }
 
-static enum tls_io raw_read(struct conn *c, size_t *got)
+static enum tls_io raw_read(struct conn *c, char *dst, size_t room, size_t *got)
 {
     if (c->tls != NULL)
-        return tls_conn_read(c->tls, c->rbuf + c->rlen, c->rcap - c->rlen, got);
-    ssize_t n = recv(c->fd, c->rbuf + c->rlen, c->rcap - c->rlen, 0);
+        return tls_conn_read(c->tls, dst, room, got);
+    ssize_t n = recv(c->fd, dst, room, 0);
     *got = n > 0 ? (size_t)n : 0;
     if (n > 0)
         return TLS_IO_OK;
@@ -352,15 +352,38 @@ static enum tls_io raw_read(struct conn *c, size_t *got)
     return (errno == EAGAIN || errno == EINTR) ? TLS_IO_WANT_READ : TLS_IO_ERROR;
 }
 
+/* Input read into the worker's scratch buffer goes straight to the
+ * handler; only an unfinished message is copied into the connection's own
+ * buffer.  So an idle connection holds no input buffer at all. */
+static void deliver_direct(struct conn *c, const char *buf, size_t len)
+{
+    c->busy++;
+    size_t used = c->handler->on_data(c, buf, len, c->handler->ctx);
+    c->busy--;
+    if (used >= len || c->state == CONN_CLOSED)
+        return;
+    size_t rest = len - used;
+    if (rest > c->limits->max_buffer || (c->rbuf = malloc(rest + READ_CHUNK)) == NULL) {
+        conn_close(c, "input too large");
+        return;
+    }
+    memcpy(c->rbuf, buf + used, rest);
+    c->rlen = rest;
+    c->rcap = rest + READ_CHUNK;
+}
+
 static void read_input(struct conn *c)
 {
     while (c->state == CONN_OPEN || c->state == CONN_PLAIN) {
-        if (ensure_room(c) < 0) {
+        bool direct = c->rlen == 0;
+        if (!direct && ensure_room(c) < 0) {
             conn_close(c, "input too large");
             return;
         }
+        char *dst = direct ? c->worker->read_scratch : c->rbuf + c->rlen;
+        size_t room = direct ? sizeof c->worker->read_scratch : c->rcap - c->rlen;
         size_t got = 0;
-        enum tls_io io = raw_read(c, &got);
+        enum tls_io io = raw_read(c, dst, room, &got);
         if (io == TLS_IO_WANT_WRITE)
             c->want_write = true;
         if (io == TLS_IO_WANT_READ || io == TLS_IO_WANT_WRITE)
@@ -369,9 +392,13 @@ static void read_input(struct conn *c)
             conn_close(c, io == TLS_IO_CLOSED ? "closed by peer" : "read error");
             return;
         }
-        c->rlen += got;
         c->last_input_ms = ev_now_ms(c->worker->loop);
-        deliver(c);
+        if (direct) {
+            deliver_direct(c, dst, got);
+        } else {
+            c->rlen += got;
+            deliver(c);
+        }
     }
 }
 

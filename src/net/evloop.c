@@ -125,6 +125,8 @@ int ev_io_set(ev_loop *loop, int fd, unsigned events, ev_io_fn *fn, void *ctx)
         loop->n_watches = cap;
     }
     struct io_watch *w = &loop->watches[fd];
+    if (w->fn == fn && w->ctx == ctx && w->events == events)
+        return 0; /* unchanged: no system call */
     struct epoll_event ev = {.events = epoll_bits(events), .data.fd = fd};
     int op = w->fn == NULL ? EPOLL_CTL_ADD : EPOLL_CTL_MOD;
     if (epoll_ctl(loop->epfd, op, fd, &ev) < 0)

@@ -16,6 +16,7 @@
 #include "net/conn.h"
 
 #define WORKER_MAX 64
+#define WORKER_READ_SCRATCH 16384
 
 struct worker_group;
 
@@ -28,6 +29,8 @@ struct worker {
     struct idmap conns;
     uint64_t next_serial;
     void *app; /* the protocol layer's per-worker state */
+    /* Reads land here first, so idle connections keep no buffer. */
+    char read_scratch[WORKER_READ_SCRATCH];
 };
 
 struct worker_group {

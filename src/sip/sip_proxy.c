@@ -73,20 +73,20 @@ static bool route_to_user(struct sip_worker *sw, struct conn *c, const struct si
     }
     for (char *p = domain; *p; p++)
         *p = (char)sip_ascii_lower(*p);
-    if (store_user_ha1(sw->srv->store, user, domain, DIGEST_SHA256, ha1, sizeof ha1, &err) != 0) {
-        sip_reply(sw, c, req, 404, "Not Found - unknown user", NULL);
-        return false;
-    }
     tn_snprintf(aor, sizeof aor, "%s@%s", user, domain);
     struct loc_binding b[LOC_MAX_BINDINGS_PER_AOR];
     size_t n = sip_location_lookup(&sw->srv->loc, aor, time(NULL), b, LOC_MAX_BINDINGS_PER_AOR);
     for (size_t i = 0; i < n; i++) {
         if (b[i].conn_id != 0) {
-            r->conn = b[i].conn_id;
+            r->conn = b[i].conn_id; /* registered, so the user exists */
             return true;
         }
     }
-    sip_reply(sw, c, req, 480, "Temporarily Unavailable - user not registered", NULL);
+    /* Only an unreachable user costs a store lookup: 404 or 480? */
+    if (store_user_ha1(sw->srv->store, user, domain, DIGEST_SHA256, ha1, sizeof ha1, &err) != 0)
+        sip_reply(sw, c, req, 404, "Not Found - unknown user", NULL);
+    else
+        sip_reply(sw, c, req, 480, "Temporarily Unavailable - user not registered", NULL);
     return false;
 }
 

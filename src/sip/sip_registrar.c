@@ -170,7 +170,7 @@ static void reply_bindings(struct reg_ctx *r)
     for (size_t i = 0; i < n; i++)
         tn_appendf(extra, sizeof extra, "Contact: <%s>;expires=%ld\r\n", found[i].contact,
                    (long)(found[i].expires_at - now));
-    tn_log(TN_LOG_INFO, "registrar", "peer=%s %s: %zu binding(s)", r->c->peer, r->aor, n);
+    tn_log(TN_LOG_DEBUG, "registrar", "peer=%s %s: %zu binding(s)", r->c->peer, r->aor, n);
     sip_reply(r->sw, r->c, r->req, 200, "OK", extra);
 }
 

@@ -152,7 +152,7 @@ enum tls_io tls_conn_confirm(tls_conn *conn, int timeout_ms)
     for (;;) {
         long left = deadline - now_ms();
         struct pollfd pfd = {.fd = fd, .events = POLLIN};
-        if (SSL_pending(conn->ssl) > 0 || left <= 0 || poll(&pfd, 1, (int)left) <= 0)
+        if (SSL_has_pending(conn->ssl) || left <= 0 || poll(&pfd, 1, (int)left) <= 0)
             return TLS_IO_OK;
         int e = peek_nonblocking(conn, fd);
         if (e == SSL_ERROR_NONE || e == SSL_ERROR_ZERO_RETURN)
