@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/array.h"
 #include "common/str.h"
 
 #define N_BUCKETS 4096
@@ -20,6 +21,53 @@ struct loc_alias {
     uint64_t conn_id;
     struct loc_alias *next;
 };
+
+/* What one connection is referenced by, so that its close drops exactly
+ * those bindings and aliases instead of scanning everything. */
+struct conn_ref {
+    bool alias;  /* key is a contact (alias), else an AOR (bindings) */
+    char *key;
+};
+
+struct conn_refs {
+    struct conn_ref *items;
+    size_t n, cap;
+};
+
+static void note_conn_ref(struct sip_location *loc, uint64_t conn_id, bool alias,
+                          const char *key, size_t len)
+{
+    if (conn_id == 0)
+        return;
+    struct conn_refs *refs = idmap_get(&loc->by_conn, conn_id);
+    if (refs == NULL) {
+        if ((refs = calloc(1, sizeof *refs)) == NULL || idmap_put(&loc->by_conn, conn_id, refs) < 0) {
+            free(refs);
+            return;
+        }
+    }
+    for (size_t i = 0; i < refs->n; i++)
+        if (refs->items[i].alias == alias && strlen(refs->items[i].key) == len &&
+            memcmp(refs->items[i].key, key, len) == 0)
+            return;
+    char *copy = malloc(len + 1);
+    if (copy == NULL ||
+        tn_array_reserve((void **)&refs->items, &refs->cap, refs->n + 1, sizeof *refs->items) < 0) {
+        free(copy);
+        return;
+    }
+    memcpy(copy, key, len);
+    copy[len] = '\0';
+    refs->items[refs->n++] = (struct conn_ref){.alias = alias, .key = copy};
+}
+
+static void free_refs(struct conn_refs *refs)
+{
+    for (size_t i = 0; i < refs->n; i++)
+        free(refs->items[i].key);
+    free(refs->items);
+    free(refs);
+}
 
 static size_t hash_text(const char *s, size_t len, size_t n_buckets)
 {
@@ -58,6 +106,10 @@ void sip_location_free(struct sip_location *loc)
             free(a);
         }
     }
+    for (size_t i = 0; i < loc->by_conn.cap; i++)
+        if (loc->by_conn.slots[i].id != 0)
+            free_refs(loc->by_conn.slots[i].value);
+    idmap_free(&loc->by_conn);
     free(loc->buckets);
     free(loc->aliases);
     pthread_mutex_destroy(&loc->lock);
@@ -95,6 +147,7 @@ static void set_alias(struct sip_location *loc, const char *contact, size_t len,
         *p = a;
     }
     (*p)->conn_id = conn_id;
+    note_conn_ref(loc, conn_id, true, contact, len);
 }
 
 /* --- bindings ------------------------------------------------------------------ */
@@ -152,8 +205,10 @@ enum loc_update_result sip_location_update(struct sip_location *loc, const struc
 {
     pthread_mutex_lock(&loc->lock);
     enum loc_update_result r = update_locked(loc, b, time(NULL));
-    if (r == LOC_UPDATED && b->expires_at > time(NULL))
+    if (r == LOC_UPDATED && b->expires_at > time(NULL)) {
+        note_conn_ref(loc, b->conn_id, false, b->aor, strlen(b->aor));
         set_alias(loc, b->contact, strlen(b->contact), b->conn_id);
+    }
     pthread_mutex_unlock(&loc->lock);
     return r;
 }
@@ -196,51 +251,46 @@ size_t sip_location_lookup(struct sip_location *loc, const char *aor, time_t now
     return n;
 }
 
-static size_t drop_conn_bindings(struct sip_location *loc, uint64_t conn_id)
+static size_t drop_aor_bindings(struct sip_location *loc, const char *aor, uint64_t conn_id)
 {
     size_t dropped = 0;
-    for (size_t b = 0; b < loc->n_buckets; b++) {
-        for (struct loc_entry **p = &loc->buckets[b]; *p != NULL;) {
-            for (size_t i = 0; i < (*p)->n;) {
-                if ((*p)->bindings[i].conn_id == conn_id) {
-                    remove_binding(*p, i);
-                    dropped++;
-                } else {
-                    i++;
-                }
-            }
-            if ((*p)->n == 0)
-                drop_empty(p);
-            else
-                p = &(*p)->next;
+    struct loc_entry **p = find_entry(loc, aor);
+    for (size_t i = 0; *p != NULL && i < (*p)->n;) {
+        if ((*p)->bindings[i].conn_id == conn_id) {
+            remove_binding(*p, i);
+            dropped++;
+        } else {
+            i++;
         }
     }
+    drop_empty(p);
     return dropped;
 }
 
-static void drop_conn_aliases(struct sip_location *loc, uint64_t conn_id)
+static void drop_alias(struct sip_location *loc, const char *contact, uint64_t conn_id)
 {
-    for (size_t b = 0; b < loc->n_alias_buckets; b++) {
-        for (struct loc_alias **p = &loc->aliases[b]; *p != NULL;) {
-            if ((*p)->conn_id == conn_id) {
-                struct loc_alias *dead = *p;
-                *p = dead->next;
-                free(dead);
-            } else {
-                p = &(*p)->next;
-            }
-        }
+    struct loc_alias **p = find_alias(loc, contact, strlen(contact));
+    if (*p != NULL && (*p)->conn_id == conn_id) {
+        struct loc_alias *dead = *p;
+        *p = dead->next;
+        free(dead);
     }
 }
 
 size_t sip_location_drop_conn(struct sip_location *loc, uint64_t conn_id)
 {
-    /* A full scan: connections close far less often than messages flow.
-     * A per-connection index would make this O(bindings of the flow). */
+    size_t dropped = 0;
     pthread_mutex_lock(&loc->lock);
-    size_t dropped = drop_conn_bindings(loc, conn_id);
-    drop_conn_aliases(loc, conn_id);
+    struct conn_refs *refs = idmap_del(&loc->by_conn, conn_id);
+    for (size_t i = 0; refs != NULL && i < refs->n; i++) {
+        if (refs->items[i].alias)
+            drop_alias(loc, refs->items[i].key, conn_id);
+        else
+            dropped += drop_aor_bindings(loc, refs->items[i].key, conn_id);
+    }
     pthread_mutex_unlock(&loc->lock);
+    if (refs != NULL)
+        free_refs(refs);
     return dropped;
 }
 

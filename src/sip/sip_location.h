@@ -20,6 +20,7 @@
 #include <time.h>
 
 #include "common/err.h"
+#include "common/idmap.h"
 
 #define LOC_AOR_MAX 256
 #define LOC_CONTACT_MAX 512
@@ -41,6 +42,7 @@ struct loc_alias;
 
 struct sip_location {
     pthread_mutex_t lock;
+    struct idmap by_conn; /* conn id -> struct conn_refs: what to drop on close */
     struct loc_entry **buckets;
     size_t n_buckets;
     struct loc_alias **aliases;
