@@ -418,6 +418,8 @@ static void continue_handshake(struct conn *c)
         return;
     }
     c->state = CONN_OPEN;
+    /* Decided and logged: keep only the verdict itself. */
+    tls_conn_release_diagnostics(c->tls);
     flush(c); /* what an outgoing connection queued while connecting */
     if (c->state == CONN_CLOSED)
         return;

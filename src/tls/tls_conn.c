@@ -48,8 +48,8 @@ static void watch_alerts(const SSL *ssl, int where, int ret)
     if ((where & SSL_CB_READ_ALERT) != SSL_CB_READ_ALERT)
         return;
     tls_conn *conn = SSL_get_app_data(ssl);
-    if (conn != NULL && conn->peer_alert[0] == '\0')
-        tn_strlcpy(conn->peer_alert, tls_alert_name(ret & 0xff), sizeof conn->peer_alert);
+    if (conn != NULL && conn->diag != NULL && conn->diag->peer_alert[0] == '\0')
+        tn_strlcpy(conn->diag->peer_alert, tls_alert_name(ret & 0xff), sizeof conn->diag->peer_alert);
 }
 
 static bool is_ip_literal(const char *name)
@@ -83,17 +83,20 @@ static tls_conn *conn_new(tls_config *cfg, int fd, const struct tls_expect *expe
                           tn_err *err)
 {
     tls_conn *conn = calloc(1, sizeof *conn);
-    if (conn == NULL || (conn->ssl = SSL_new(cfg->ctx)) == NULL) {
+    if (conn == NULL || (conn->diag = calloc(1, sizeof *conn->diag)) == NULL ||
+        (conn->ssl = SSL_new(cfg->ctx)) == NULL) {
         tn_errf(err, "out of memory");
+        if (conn != NULL)
+            free(conn->diag);
         free(conn);
         return NULL;
     }
     if (expect != NULL) {
         conn->expect = *expect;
         if (expect->name != NULL) {
-            if (tn_strlcpy(conn->expect_name, expect->name, sizeof conn->expect_name) < 0)
+            if (tn_strlcpy(conn->diag->expect_name, expect->name, sizeof conn->diag->expect_name) < 0)
                 goto fail_name;
-            conn->expect.name = conn->expect_name;
+            conn->expect.name = conn->diag->expect_name;
         }
     }
     SSL_set_msg_callback(conn->ssl, watch_messages);
@@ -118,7 +121,7 @@ static int arm_verification(tls_conn *conn, tls_config *cfg, tn_err *err)
         return tn_errf(err, "no trust store configured: cannot verify the peer");
     if (tls_verify_arm(conn->ssl, tls_trust_store(cfg->trust),
                        tls_trust_checks_revocation(cfg->trust), &conn->expect,
-                       &conn->verdict) < 0)
+                       &conn->diag->verdict) < 0)
         return tn_errf(err, "cannot set up certificate verification");
     return 0;
 }
@@ -173,6 +176,18 @@ void tls_conn_free(tls_conn *conn)
     if (conn == NULL)
         return;
     SSL_free(conn->ssl);
-    tls_verdict_clear(&conn->verdict);
+    tls_conn_release_diagnostics(conn);
     free(conn);
+}
+
+void tls_conn_release_diagnostics(tls_conn *conn)
+{
+    if (conn->diag == NULL)
+        return;
+    /* Nothing may write into the verdict once it is gone. */
+    tls_verify_disarm(conn->ssl);
+    conn->expect.name = NULL;
+    tls_verdict_clear(&conn->diag->verdict);
+    free(conn->diag);
+    conn->diag = NULL;
 }

@@ -80,6 +80,14 @@ const char *tls_conn_failure(const tls_conn *conn);
 /* The peer's leaf certificate, or NULL (borrowed). */
 X509 *tls_conn_peer_cert(const tls_conn *conn);
 
+/* The peer's certificate was verified and trusted (kept after release). */
+bool tls_conn_peer_trusted(const tls_conn *conn);
+
+/* Free what only the handshake and its log line need (verdict texts, the
+ * verified chain): call once the connection is up and logged.  Afterwards
+ * tls_conn_verdict() and tls_conn_failure() give short placeholders. */
+void tls_conn_release_diagnostics(tls_conn *conn);
+
 /* The one log line for this connection: peer address, TLS version,
  * cipher, peer certificate and verdict with its reason. */
 void tls_conn_describe(const tls_conn *conn, const char *peer_addr, char *buf, size_t len);

@@ -22,16 +22,23 @@ struct tls_config {
     enum tls_client_auth client_auth;
 };
 
+/* What a handshake needs to decide and to explain itself; released once
+ * the connection is up and logged, so an idle connection stays small. */
+struct tls_diag {
+    char expect_name[256];
+    struct tls_verdict verdict;
+    char peer_alert[64];          /* alert the peer sent, if any */
+    char failure[TLS_REASON_MAX];
+};
+
 /* One connection; see tls_conn.h. */
 struct tls_conn {
     SSL *ssl;
     struct tls_expect expect;
-    char expect_name[256];
-    struct tls_verdict verdict;
+    struct tls_diag *diag;   /* NULL after tls_conn_release_diagnostics */
+    bool trusted;            /* the verdict, kept after the release */
     int peer_record_version; /* lowest record version the peer sent */
     int peer_hello_version;  /* a client's ClientHello legacy_version */
-    char peer_alert[64];     /* alert the peer sent, if any */
-    char failure[TLS_REASON_MAX];
 };
 
 /* Make a server context pick its certificate by the client's SNI. */

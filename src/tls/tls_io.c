@@ -25,8 +25,8 @@ static bool peer_too_old(const tls_conn *conn, int *version)
 
 static void explain_library_error(tls_conn *conn, unsigned long code)
 {
-    char *out = conn->failure;
-    size_t len = sizeof conn->failure;
+    char *out = conn->diag->failure;
+    size_t len = sizeof conn->diag->failure;
     switch (ERR_GET_REASON(code)) {
     case SSL_R_NO_SHARED_CIPHER:
         tn_strlcpy(out, "no cipher suite in common: peer offers no forward-secret AEAD "
@@ -59,22 +59,22 @@ static void explain_failure(tls_conn *conn, int ssl_error)
 {
     int version;
     unsigned long code = ERR_peek_error();
-    if (conn->verdict.decided && !conn->verdict.trusted)
-        tn_strlcpy(conn->failure, conn->verdict.reason, sizeof conn->failure);
+    if (conn->diag->verdict.decided && !conn->diag->verdict.trusted)
+        tn_strlcpy(conn->diag->failure, conn->diag->verdict.reason, sizeof conn->diag->failure);
     else if (peer_too_old(conn, &version))
-        tn_snprintf(conn->failure, sizeof conn->failure, "peer offered only %s",
+        tn_snprintf(conn->diag->failure, sizeof conn->diag->failure, "peer offered only %s",
                     tls_policy_version_name(version));
-    else if (conn->peer_alert[0] != '\0')
-        tn_snprintf(conn->failure, sizeof conn->failure,
-                    "peer refused the handshake (alert: %s)", conn->peer_alert);
+    else if (conn->diag->peer_alert[0] != '\0')
+        tn_snprintf(conn->diag->failure, sizeof conn->diag->failure,
+                    "peer refused the handshake (alert: %s)", conn->diag->peer_alert);
     else if (code != 0)
         explain_library_error(conn, code);
     else if (ssl_error == SSL_ERROR_SYSCALL && errno != 0)
-        tn_snprintf(conn->failure, sizeof conn->failure, "handshake failed: %s",
+        tn_snprintf(conn->diag->failure, sizeof conn->diag->failure, "handshake failed: %s",
                     strerror(errno));
     else
-        tn_strlcpy(conn->failure, "peer closed the connection during the handshake",
-                   sizeof conn->failure);
+        tn_strlcpy(conn->diag->failure, "peer closed the connection during the handshake",
+                   sizeof conn->diag->failure);
     ERR_clear_error();
 }
 
@@ -86,7 +86,7 @@ static enum tls_io io_result(tls_conn *conn, int ret)
     case SSL_ERROR_WANT_WRITE: return TLS_IO_WANT_WRITE;
     case SSL_ERROR_ZERO_RETURN: return TLS_IO_CLOSED;
     default:
-        if (!SSL_is_init_finished(conn->ssl))
+        if (!SSL_is_init_finished(conn->ssl) && conn->diag != NULL)
             explain_failure(conn, e);
         ERR_clear_error();
         return TLS_IO_ERROR;
@@ -97,12 +97,16 @@ enum tls_io tls_conn_handshake(tls_conn *conn)
 {
     ERR_clear_error();
     errno = 0;
+    if (conn->diag == NULL)
+        return TLS_IO_ERROR;
     int ret = SSL_do_handshake(conn->ssl);
     if (ret != 1)
         return io_result(conn, ret);
+    conn->trusted = conn->diag->verdict.decided && conn->diag->verdict.trusted;
     /* A client always verifies; a server verified a certificate if one came. */
-    if (SSL_is_server(conn->ssl) == 0 && !conn->verdict.trusted) {
-        tn_strlcpy(conn->failure, "peer certificate was not verified", sizeof conn->failure);
+    if (SSL_is_server(conn->ssl) == 0 && !conn->diag->verdict.trusted) {
+        tn_strlcpy(conn->diag->failure, "peer certificate was not verified",
+                   sizeof conn->diag->failure);
         return TLS_IO_ERROR;
     }
     return TLS_IO_OK;
@@ -147,6 +151,8 @@ static int peek_nonblocking(tls_conn *conn, int fd)
 
 enum tls_io tls_conn_confirm(tls_conn *conn, int timeout_ms)
 {
+    if (conn->diag == NULL)
+        return TLS_IO_OK; /* only meaningful right after the handshake */
     int fd = SSL_get_fd(conn->ssl);
     long deadline = now_ms() + timeout_ms;
     for (;;) {
@@ -160,12 +166,12 @@ enum tls_io tls_conn_confirm(tls_conn *conn, int timeout_ms)
         if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE)
             break;
     }
-    if (conn->peer_alert[0] != '\0')
-        tn_snprintf(conn->failure, sizeof conn->failure,
-                    "peer refused us after the handshake (alert: %s)", conn->peer_alert);
+    if (conn->diag->peer_alert[0] != '\0')
+        tn_snprintf(conn->diag->failure, sizeof conn->diag->failure,
+                    "peer refused us after the handshake (alert: %s)", conn->diag->peer_alert);
     else
-        tn_strlcpy(conn->failure, "peer dropped the connection after the handshake",
-                   sizeof conn->failure);
+        tn_strlcpy(conn->diag->failure, "peer dropped the connection after the handshake",
+                   sizeof conn->diag->failure);
     ERR_clear_error();
     return TLS_IO_ERROR;
 }
@@ -206,14 +212,27 @@ bool tls_conn_forward_secret(const tls_conn *conn)
     return kx == NID_kx_ecdhe || kx == NID_kx_dhe || kx == NID_kx_any;
 }
 
+static const struct tls_verdict released_trusted = {
+    .decided = true, .trusted = true, .reason = "trusted (details released)"};
+static const struct tls_verdict released_other = {.reason = "(details released)"};
+
 const struct tls_verdict *tls_conn_verdict(const tls_conn *conn)
 {
-    return &conn->verdict;
+    if (conn->diag == NULL)
+        return conn->trusted ? &released_trusted : &released_other;
+    return &conn->diag->verdict;
+}
+
+bool tls_conn_peer_trusted(const tls_conn *conn)
+{
+    return conn->trusted;
 }
 
 const char *tls_conn_failure(const tls_conn *conn)
 {
-    return conn->failure[0] ? conn->failure : "no failure";
+    if (conn->diag == NULL || conn->diag->failure[0] == '\0')
+        return "no failure";
+    return conn->diag->failure;
 }
 
 X509 *tls_conn_peer_cert(const tls_conn *conn)
@@ -224,7 +243,7 @@ X509 *tls_conn_peer_cert(const tls_conn *conn)
 static void describe_peer_cert(const tls_conn *conn, char *buf, size_t len)
 {
     X509 *peer = tls_conn_peer_cert(conn);
-    const STACK_OF(X509) *chain = conn->verdict.chain;
+    const STACK_OF(X509) *chain = tls_conn_verdict(conn)->chain;
     if (peer == NULL && chain != NULL && sk_X509_num(chain) > 0)
         peer = sk_X509_value(chain, 0);
     if (peer == NULL) {
@@ -241,8 +260,9 @@ void tls_conn_describe(const tls_conn *conn, const char *peer_addr, char *buf, s
 {
     char cert[560];
     describe_peer_cert(conn, cert, sizeof cert);
-    const struct tls_verdict *v = &conn->verdict;
-    bool up = SSL_is_init_finished(conn->ssl) && conn->failure[0] == '\0';
+    const struct tls_verdict *v = tls_conn_verdict(conn);
+    bool up = SSL_is_init_finished(conn->ssl) &&
+              (conn->diag == NULL || conn->diag->failure[0] == '\0');
     const char *verdict;
     const char *reason;
     if (!up) {

@@ -278,6 +278,17 @@ int tls_verify_arm(SSL *ssl, X509_STORE *store, bool checks_revocation,
     return 0;
 }
 
+void tls_verify_disarm(SSL *ssl)
+{
+    if (ex_index < 0)
+        return;
+    struct verify_ctx *vc = SSL_get_ex_data(ssl, ex_index);
+    if (vc != NULL) {
+        SSL_set_ex_data(ssl, ex_index, NULL);
+        OPENSSL_free(vc);
+    }
+}
+
 void tls_verdict_clear(struct tls_verdict *v)
 {
     sk_X509_pop_free(v->chain, X509_free);

@@ -56,6 +56,9 @@ int tls_verify_key_usage(X509 *leaf, enum tls_peer_role role, char *buf, size_t 
 int tls_verify_arm(SSL *ssl, X509_STORE *store, bool checks_revocation,
                    const struct tls_expect *expect, struct tls_verdict *verdict);
 
+/* Undo tls_verify_arm's hold on the verdict (no verification follows). */
+void tls_verify_disarm(SSL *ssl);
+
 void tls_verdict_clear(struct tls_verdict *verdict);
 
 #endif
