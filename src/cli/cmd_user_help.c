@@ -33,7 +33,8 @@ const char user_help[] =
 "    (RFC 3261, RFC 7616, RFC 8760): the server challenges with SHA-256\n"
 "    first, then MD5.  The store (a SQLite file, the same one the SIP\n"
 "    server uses for registrations) holds each user's digest hashes, never\n"
-"    the password.  Changes take effect at once, also in a running server.\n"
+"    the password.  A running server sees changes within 5 seconds (it\n"
+"    caches each user's hashes that long).\n"
 "\n"
 ADDRESS_TEXT
 "\n"

@@ -63,6 +63,7 @@ static void finish_close(struct conn *c)
     worker_conn_closed(c->worker, c);
     free(c->rbuf);
     free(c->wbuf);
+    free(c->expect_name);
     free(c);
 }
 
@@ -190,7 +191,7 @@ static void finish_connect(struct conn *c)
     if (error != 0) {
         char reason[160];
         tn_snprintf(reason, sizeof reason, "cannot connect to %s (%s): %s", c->peer,
-                    c->expect_name, strerror(error));
+                    c->expect_name ? c->expect_name : "?", strerror(error));
         tn_log(TN_LOG_INFO, "tls", "peer=%s tls=- verdict=refused: %s", c->peer, reason);
         conn_close(c, NULL);
         return;
@@ -225,9 +226,12 @@ struct conn *conn_connect(struct worker *w, const struct sockaddr *sa, socklen_t
     c->outgoing = true;
     c->client_cfg = client_cfg;
     c->expect = *expect;
-    if (expect->name != NULL && tn_strlcpy(c->expect_name, expect->name,
-                                           sizeof c->expect_name) == 0)
-        c->expect.name = c->expect_name;
+    /* The peer's name outlives the caller's buffer: keep a copy. */
+    if (expect->name != NULL && (c->expect_name = strdup(expect->name)) == NULL) {
+        conn_close(c, "out of memory");
+        return NULL;
+    }
+    c->expect.name = c->expect_name;
     c->state = CONN_CONNECTING;
     c->handshake_timer = ev_timer_add(w->loop, limits->handshake_ms, on_handshake_timeout, c);
     watch(c);

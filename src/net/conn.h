@@ -63,7 +63,7 @@ struct conn {
     bool outgoing;
     tls_config *client_cfg;    /* outgoing: the handshake starts on connect */
     struct tls_expect expect;  /* outgoing: who the peer must be */
-    char expect_name[256];
+    char *expect_name;         /* outgoing: owned copy of expect.name */
 };
 
 /* Take over an accepted socket (its connection slot already counted);

@@ -109,7 +109,8 @@ int sip_auth_check(struct sip_worker *sw, struct conn *c, const struct sip_msg *
     }
     char ha1[DIGEST_HEX_MAX];
     tn_err err;
-    int found = store_user_ha1(sw->srv->store, user, domain, cr.alg, ha1, sizeof ha1, &err);
+    int found = ha1_cache_lookup(&sw->ha1s, sw->srv->store, user, domain, cr.alg,
+                                 ev_now_ms(sw->w->loop), ha1, sizeof ha1, &err);
     if (found != 0 || !response_matches(req, &cr, ha1)) {
         tn_log(TN_LOG_INFO, "auth", "peer=%s %s@%s refused: %s", c->peer, user, domain,
                found < 0 ? err.msg : found > 0 ? "unknown user" : "wrong password");

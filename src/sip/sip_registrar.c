@@ -57,8 +57,8 @@ static bool user_exists(struct reg_ctx *r)
 {
     char ha1[DIGEST_HEX_MAX];
     tn_err err;
-    int rc = store_user_ha1(r->sw->srv->store, r->user, r->domain, DIGEST_SHA256, ha1,
-                            sizeof ha1, &err);
+    int rc = ha1_cache_lookup(&r->sw->ha1s, r->sw->srv->store, r->user, r->domain,
+                              DIGEST_SHA256, ev_now_ms(r->sw->w->loop), ha1, sizeof ha1, &err);
     if (rc == 0)
         return true;
     if (rc < 0)

@@ -11,6 +11,7 @@
 #include "common/idmap.h"
 #include "net/worker.h"
 #include "sip/sip_digest.h"
+#include "sip/sip_ha1_cache.h"
 #include "sip/sip_location.h"
 #include "sip/sip_msg.h"
 #include "sip/sip_server.h"
@@ -40,6 +41,7 @@ struct sip_worker {
     struct idmap txns_by_key; /* upstream branch hash -> struct proxy_txn */
     uint64_t next_txn;
     uint64_t ack_timer_serial;
+    struct ha1_cache ha1s;    /* digest HA1s, per worker: no shared lock */
     struct sip_msg msg;       /* parse scratch (large: not on the stack) */
     char out[SIP_OUT_MAX];    /* build scratch */
 };
