@@ -294,10 +294,32 @@ static int enqueue(struct conn *c, const char *buf, size_t len)
     return 0;
 }
 
+/* With nothing queued, write straight from the caller's buffer: most
+ * messages leave in one call and never touch the queue. */
+static size_t write_direct(struct conn *c, const char *buf, size_t len)
+{
+    size_t done = 0;
+    if (c->wlen != c->woff || (c->state != CONN_OPEN && c->state != CONN_PLAIN))
+        return 0;
+    while (done < len) {
+        size_t put = 0;
+        enum tls_io io = raw_write(c, buf + done, len - done, &put);
+        done += put;
+        if (io != TLS_IO_OK)
+            break; /* would block, or failed: the queue path decides */
+    }
+    return done;
+}
+
 int conn_send(struct conn *c, const void *buf, size_t len)
 {
     if (c->state == CONN_CLOSED || (c->state == CONN_HANDSHAKE && !c->outgoing))
         return -1;
+    size_t done = write_direct(c, buf, len);
+    if (done == len)
+        return 0;
+    buf = (const char *)buf + done;
+    len -= done;
     if (enqueue(c, buf, len) < 0) {
         conn_close(c, "output queue full (peer not reading)");
         return -1;
@@ -403,6 +425,10 @@ static void read_input(struct conn *c)
             c->rlen += got;
             deliver(c);
         }
+        /* A short read drained the socket: epoll is level-triggered and
+         * says when more comes, so skip the read that would say EAGAIN. */
+        if (got < room && (c->tls == NULL || !tls_conn_has_pending(c->tls)))
+            return;
     }
 }
 

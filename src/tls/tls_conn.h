@@ -64,6 +64,8 @@ enum tls_io tls_conn_write(tls_conn *conn, const void *buf, size_t len, size_t *
  * our handshake has finished, so its refusal arrives here.  TLS_IO_OK when
  * no refusal came (failure reason set otherwise). */
 enum tls_io tls_conn_confirm(tls_conn *conn, int timeout_ms);
+/* Bytes already read from the socket but not yet returned (read-ahead). */
+bool tls_conn_has_pending(const tls_conn *conn);
 /* Send close_notify (best effort). */
 void tls_conn_close(tls_conn *conn);
 

@@ -223,6 +223,11 @@ const struct tls_verdict *tls_conn_verdict(const tls_conn *conn)
     return &conn->diag->verdict;
 }
 
+bool tls_conn_has_pending(const tls_conn *conn)
+{
+    return SSL_has_pending(conn->ssl) != 0;
+}
+
 bool tls_conn_peer_trusted(const tls_conn *conn)
 {
     return conn->trusted;

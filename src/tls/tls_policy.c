@@ -17,6 +17,9 @@ static int apply_policy(SSL_CTX *ctx, tn_err *err)
     /* Idle connections give their read/write buffers back (SIP clients
      * hold thousands of mostly idle connections). */
     SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+    /* A write that would block is retried later from the output queue,
+     * whose buffer may have moved (and grown) meanwhile. */
+    SSL_CTX_set_mode(ctx, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
     /* Read whole socket chunks, not record by record: fewer system calls. */
     SSL_CTX_set_read_ahead(ctx, 1);
     /* No session resumption: every connection is verified in full, so a
