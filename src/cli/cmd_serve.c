@@ -113,7 +113,10 @@ static int load_config(struct sip_server_config *cfg, void *arg, tn_err *err)
     if (rc == 0)
         rc = map_server(topo, s, cfg, err);
     topology_diags_free(&diags);
-    topology_free(topo);
+    if (rc == 0)
+        cfg->topo = topo; /* the server owns it from here */
+    else
+        topology_free(topo);
     return rc;
 }
 

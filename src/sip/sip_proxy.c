@@ -130,6 +130,8 @@ static bool authorised(struct sip_worker *sw, struct conn *c, const struct sip_m
 {
     if (req->to_tag.len > 0 || req->method == SIP_ACK || req->method == SIP_CANCEL)
         return true; /* in-dialog, or cannot be challenged (RFC 3261 22.1) */
+    if (sip_conn_server_peer(c) != NULL)
+        return true; /* one of our servers (mutual TLS) authenticated its user */
     const struct sip_uri *from = &req->from.uri;
     char user[STORE_USER_MAX + 1], domain[STORE_DOMAIN_MAX + 1];
     if (from->scheme == SIP_URI_TEL || !sip_server_is_local_domain(sw->srv, from->host)) {

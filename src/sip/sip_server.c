@@ -3,6 +3,7 @@
 #include "sip/sip_server_internal.h"
 
 #include <errno.h>
+#include <openssl/x509v3.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -13,6 +14,8 @@
 #include "common/str.h"
 #include "net/net_connect.h"
 #include "sip/sip_frame.h"
+#include "tls/x509_text.h"
+#include "topology/topology.h"
 
 #define RETIRED_MAX 64
 #define TRUST_CHECK_MS 5000
@@ -56,6 +59,61 @@ bool sip_server_is_us(const struct sip_server *srv, const struct sip_uri *u)
     return host && (u->port == 0 || u->port == srv->port);
 }
 
+const struct topology *sip_server_topology(const struct sip_server *srv)
+{
+    return __atomic_load_n(&srv->cfg.topo, __ATOMIC_ACQUIRE);
+}
+
+const char *sip_conn_server_peer(const struct conn *c)
+{
+    const struct sip_conn *sc = c->proto;
+    return sc != NULL ? sc->server_peer : NULL;
+}
+
+/* --- who is at the other end ------------------------------------------------ */
+
+/* The topology server a certificate names (SAN dNSName, exact), or NULL. */
+static const char *topology_server_named(const struct topology *topo, X509 *cert)
+{
+    char detail[320];
+    for (size_t i = 0; i < topo->n_servers; i++)
+        if (tls_name_check(cert, topo->servers[i].fqdn, TLS_NAME_EXACT, detail,
+                           sizeof detail) == 0)
+            return topo->servers[i].fqdn;
+    return NULL;
+}
+
+/* After the handshake: a verified certificate for server use (serverAuth)
+ * makes the peer one of our servers only when it names a server of the
+ * topology; otherwise the connection is refused.  No certificate, or a
+ * client-only one, is a user, who authenticates with digest. */
+static void on_secure(struct conn *c, void *ctx)
+{
+    struct sip_server *srv = ctx;
+    X509 *peer = tls_conn_peer_cert(conn_tls(c));
+    if (peer == NULL || !tls_conn_peer_trusted(conn_tls(c)) ||
+        !(X509_get_extended_key_usage(peer) & XKU_SSL_SERVER))
+        return;
+    const char *fqdn = topology_server_named(sip_server_topology(srv), peer);
+    if (fqdn == NULL) {
+        char names[256];
+        x509_text_sans(peer, names, sizeof names);
+        tn_log(TN_LOG_INFO, "tls", "peer=%s verdict=refused: %s is not a server in the topology",
+               c->peer, names);
+        conn_close(c, NULL);
+        return;
+    }
+    struct sip_conn *sc = calloc(1, sizeof *sc);
+    if (sc == NULL || (sc->server_peer = strdup(fqdn)) == NULL) {
+        free(sc);
+        conn_close(c, "out of memory");
+        return;
+    }
+    c->proto = sc;
+    tn_log(TN_LOG_INFO, "tls", "peer=%s is server %s of the topology (mutual TLS)", c->peer,
+           fqdn);
+}
+
 /* --- one framed message ---------------------------------------------------- */
 
 static void handle_message(struct sip_worker *sw, struct conn *c, const char *buf, size_t len)
@@ -76,11 +134,6 @@ static void handle_message(struct sip_worker *sw, struct conn *c, const char *bu
     else
         sip_proxy_response(sw, c, m);
 }
-
-/* Per-connection SIP state. */
-struct sip_conn {
-    struct sip_frame_state frame; /* keeps framing linear over the stream */
-};
 
 /* The stream cannot be framed any more: answer what we can, then close.
  * When the header block is complete (a too-large or bad Content-Length),
@@ -138,7 +191,10 @@ static atomic_bool shutting_down;
 static void on_close(struct conn *c, void *ctx)
 {
     struct sip_worker *sw = c->worker->app;
-    free(c->proto);
+    struct sip_conn *sc = c->proto;
+    if (sc != NULL)
+        free(sc->server_peer);
+    free(sc);
     c->proto = NULL;
     size_t dropped = sip_location_drop_conn(&sw->srv->loc, c->id);
     if (dropped > 0 && atomic_load(&shutting_down)) {
@@ -185,7 +241,8 @@ static int init_workers(struct sip_server *srv, tn_err *err)
         .handshake_ms = srv->cfg.handshake_timeout_ms,
         .idle_ms = srv->cfg.idle_timeout_ms,
     };
-    srv->handler = (struct conn_handler){.on_data = on_data, .on_close = on_close, .ctx = srv};
+    srv->handler = (struct conn_handler){
+        .on_data = on_data, .on_secure = on_secure, .on_close = on_close, .ctx = srv};
     if (worker_group_init(&srv->group, srv->cfg.workers, srv->cfg.listen, srv->tls,
                           &srv->handler, &limits, srv->cfg.max_connections, err) < 0)
         return -1;
@@ -241,6 +298,8 @@ struct retired {
     tls_trust *trust[RETIRED_MAX];
     tls_config *tls[RETIRED_MAX];
     size_t n;
+    struct topology *topo[RETIRED_MAX];
+    size_t n_topo;
 };
 
 /* New TLS material for new connections; established ones keep theirs.
@@ -272,6 +331,15 @@ static void reload(struct sip_server *srv, struct retired *old, sip_server_reloa
         tn_log(TN_LOG_ERROR, "sip", "SIGHUP: configuration not reloaded: %s", err.msg);
         return;
     }
+    /* The new topology serves new messages; readers of the old one may
+     * still hold it: it is freed at exit. */
+    if (old->n_topo == RETIRED_MAX) {
+        tn_log(TN_LOG_ERROR, "sip", "SIGHUP: too many reloads: restart the server");
+        topology_free(next.topo);
+        return;
+    }
+    old->topo[old->n_topo++] = srv->cfg.topo;
+    __atomic_store_n(&srv->cfg.topo, next.topo, __ATOMIC_RELEASE);
     /* Listen address, workers and store need a restart; the rest applies. */
     memcpy(srv->cfg.domains, next.domains, sizeof next.domains);
     srv->cfg.n_domains = next.n_domains;
@@ -305,6 +373,8 @@ static void wait_for_signals(struct sip_server *srv, const sigset_t *set,
         tls_config_free(old.tls[i]);
         tls_trust_free(old.trust[i]);
     }
+    for (size_t i = 0; i < old.n_topo; i++)
+        topology_free(old.topo[i]);
 }
 
 static void server_free(struct sip_server *srv)
@@ -319,6 +389,7 @@ static void server_free(struct sip_server *srv)
     tls_config_free(srv->tls);
     tls_trust_free(srv->trust);
     store_close(srv->store);
+    topology_free(srv->cfg.topo);
     if (srv->loc.buckets != NULL)
         sip_location_free(&srv->loc);
 }

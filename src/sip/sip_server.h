@@ -17,7 +17,10 @@
 #define SIP_SERVER_MAX_DOMAINS 16
 #define SIP_SERVER_MAX_CRLS 16
 
+struct topology;
+
 struct sip_server_config {
+    struct topology *topo;     /* the whole organisation; owned by the server */
     char fqdn[256];            /* our name: Via, Record-Route, certificate */
     char listen[160];          /* "host:port" */
     char domains[SIP_SERVER_MAX_DOMAINS][256];

@@ -12,6 +12,7 @@
 #include "net/worker.h"
 #include "sip/sip_digest.h"
 #include "sip/sip_ha1_cache.h"
+#include "sip/sip_frame.h"
 #include "sip/sip_location.h"
 #include "sip/sip_msg.h"
 #include "sip/sip_server.h"
@@ -21,7 +22,7 @@
 #define SIP_OUT_MAX (SIP_MAX_MSG + 8192)
 
 struct sip_server {
-    struct sip_server_config cfg;
+    struct sip_server_config cfg; /* cfg.topo: read with sip_server_topology() */
     store *store;
     struct sip_location loc;
     struct sip_digest_secret secret;
@@ -74,6 +75,20 @@ static inline void sip_flow_id(uint64_t conn_id, char *buf, size_t len)
 {
     snprintf(buf, len, "%llx", (unsigned long long)conn_id);
 }
+
+/* Per-connection SIP state (conn->proto). */
+struct sip_conn {
+    struct sip_frame_state frame; /* keeps framing linear over the stream */
+    char *server_peer;            /* FQDN of the topology server at the other
+                                     end (mutual TLS), or NULL for a user */
+};
+
+/* sip_server.c: the current topology (swapped on SIGHUP; old ones live on
+ * until exit, so a pointer read here stays valid). */
+const struct topology *sip_server_topology(const struct sip_server *srv);
+
+/* The topology server at the other end of c, or NULL for a user. */
+const char *sip_conn_server_peer(const struct conn *c);
 
 /* sip_server.c: helpers. */
 bool sip_server_is_local_domain(const struct sip_server *srv, sip_str host);

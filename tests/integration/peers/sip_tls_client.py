@@ -3,7 +3,7 @@
 server, for the SIP front-end tests.
 
     sip_tls_client.py --host H --port P [--ca CA --name NAME] [--plain]
-                      [--timeout S] STEP...
+                      [--cert PEM --key PEM] [--timeout S] STEP...
 
 Steps, run in order on the same connection:
     send:TEXT        send TEXT; \\r \\n \\t and \\xHH escapes are decoded and
@@ -72,6 +72,8 @@ def main():
     ap.add_argument("--ca")
     ap.add_argument("--name")
     ap.add_argument("--plain", action="store_true")
+    ap.add_argument("--cert", help="client certificate (PEM chain) for mutual TLS")
+    ap.add_argument("--key", help="its private key")
     ap.add_argument("--timeout", type=float, default=5.0)
     ap.add_argument("steps", nargs="*")
     a = ap.parse_args()
@@ -84,6 +86,8 @@ def main():
         else:
             ctx = ssl.create_default_context(cafile=a.ca)
             ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+            if a.cert:
+                ctx.load_cert_chain(a.cert, a.key)
             s = ctx.wrap_socket(raw, server_hostname=a.name or a.host)
             print("# connected: %s %s" % (s.version(), s.cipher()[0]))
     except (OSError, ssl.SSLError) as e:
