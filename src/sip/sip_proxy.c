@@ -8,6 +8,7 @@
 #include "common/log.h"
 #include "common/str.h"
 #include "sip/sip_build.h"
+#include "topology/topology.h"
 
 #define ALLOW_METHODS "INVITE, ACK, CANCEL, BYE, OPTIONS, MESSAGE, SUBSCRIBE, NOTIFY, " \
                       "PRACK, UPDATE, INFO, REFER, REGISTER"
@@ -60,6 +61,32 @@ struct route {
     bool dialog_forming;
 };
 
+/* Our own pool, and the home pool of aor (ours when the topology does not
+ * list the user). */
+static const struct topo_pool *home_pool(const struct sip_server *srv, const char *aor,
+                                         const struct topo_pool **ours)
+{
+    const struct topology *topo = sip_server_topology(srv);
+    *ours = topology_server_pool(topo, srv->cfg.fqdn);
+    const struct topo_pool *home = topology_user_pool(topo, aor);
+    return home != NULL ? home : *ours;
+}
+
+/* A user homed on another pool: over mutual TLS to one of its servers,
+ * spread over them, skipping those that are backing off. */
+static bool route_to_pool(struct sip_worker *sw, struct conn *c, const struct sip_msg *req,
+                          const struct topo_pool *pool, struct route *r)
+{
+    for (size_t i = 0; i < pool->n_servers; i++) {
+        const struct topo_server *s = &pool->servers[(sw->next_txn + i) % pool->n_servers];
+        if ((r->conn = sip_server_peer_conn(sw, s)) != 0)
+            return true;
+    }
+    tn_log(TN_LOG_WARN, "sip", "no server of pool %s is reachable", pool->fqdn);
+    sip_reply(sw, c, req, 503, "Service Unavailable - the user's pool is unreachable", NULL);
+    return false;
+}
+
 /* A local user's request target: the best current binding with a flow. */
 static bool route_to_user(struct sip_worker *sw, struct conn *c, const struct sip_msg *req,
                           const struct sip_uri *u, struct route *r)
@@ -74,6 +101,10 @@ static bool route_to_user(struct sip_worker *sw, struct conn *c, const struct si
     for (char *p = domain; *p; p++)
         *p = (char)sip_ascii_lower(*p);
     tn_snprintf(aor, sizeof aor, "%s@%s", user, domain);
+    const struct topo_pool *ours;
+    const struct topo_pool *home = home_pool(sw->srv, aor, &ours);
+    if (home != ours)
+        return route_to_pool(sw, c, req, home, r);
     struct loc_binding b[LOC_MAX_BINDINGS_PER_AOR];
     size_t n = sip_location_lookup(&sw->srv->loc, aor, time(NULL), b, LOC_MAX_BINDINGS_PER_AOR);
     for (size_t i = 0; i < n; i++) {
@@ -108,6 +139,18 @@ static bool route_request(struct sip_worker *sw, struct conn *c, const struct si
         return true;
     if (target->scheme == SIP_URI_TEL) {
         sip_reply(sw, c, req, 404, "Not Found - no route for tel: URIs", NULL);
+        return false;
+    }
+    /* Another server of the topology (its Record-Route, in a dialog). */
+    char host[256];
+    const struct topo_server *peer = NULL;
+    if (!sip_server_is_us(srv, target) && sip_str_copy(host, sizeof host, target->host) == 0)
+        peer = topology_find_server(sip_server_topology(srv), host);
+    if (peer != NULL) {
+        r->conn = sip_server_peer_conn(sw, peer);
+        if (r->conn != 0)
+            return true;
+        sip_reply(sw, c, req, 503, "Service Unavailable - next server unreachable", NULL);
         return false;
     }
     if (sip_server_is_local_domain(srv, target->host) && target->user.len > 0)

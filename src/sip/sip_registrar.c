@@ -7,6 +7,7 @@
 
 #include "common/log.h"
 #include "common/str.h"
+#include "topology/topology.h"
 
 struct reg_ctx {
     struct sip_worker *sw;
@@ -174,6 +175,26 @@ static void reply_bindings(struct reg_ctx *r)
     sip_reply(r->sw, r->c, r->req, 200, "OK", extra);
 }
 
+/* A user registers at a server of its home pool.  Elsewhere the answer is
+ * 302 to a server of that pool (a redirect, not a proxied REGISTER: the
+ * client then holds its connection where its requests are routed). */
+static bool homed_here(struct reg_ctx *r)
+{
+    const struct topology *topo = sip_server_topology(r->sw->srv);
+    const struct topo_pool *ours = topology_server_pool(topo, r->sw->srv->cfg.fqdn);
+    const struct topo_pool *home = topology_user_pool(topo, r->aor);
+    if (home == NULL || home == ours || home->n_servers == 0)
+        return true;
+    const struct topo_server *s = &home->servers[0];
+    char extra[600];
+    tn_snprintf(extra, sizeof extra, "Contact: <sip:%s:%u;transport=tls>\r\n", s->fqdn,
+                (unsigned)s->sip_listen.port);
+    tn_log(TN_LOG_INFO, "registrar", "peer=%s %s is homed on pool %s: redirected to %s",
+           r->c->peer, r->aor, home->fqdn, s->fqdn);
+    sip_reply(r->sw, r->c, r->req, 302, "Moved Temporarily - the user's home pool", extra);
+    return false;
+}
+
 void sip_registrar_handle(struct sip_worker *sw, struct conn *c, const struct sip_msg *req)
 {
     struct reg_ctx r = {.sw = sw, .c = c, .req = req};
@@ -185,7 +206,7 @@ void sip_registrar_handle(struct sip_worker *sw, struct conn *c, const struct si
         }
         r.has_header_expires = true;
     }
-    if (!target_is_ours(&r) || !user_exists(&r) ||
+    if (!target_is_ours(&r) || !homed_here(&r) || !user_exists(&r) ||
         !sip_auth_check(sw, c, req, r.user, r.domain, false))
         return;
     if (apply_contacts(&r))

@@ -94,7 +94,9 @@ static void on_secure(struct conn *c, void *ctx)
     if (peer == NULL || !tls_conn_peer_trusted(conn_tls(c)) ||
         !(X509_get_extended_key_usage(peer) & XKU_SSL_SERVER))
         return;
-    const char *fqdn = topology_server_named(sip_server_topology(srv), peer);
+    /* We called it: the handshake checked it is the server we wanted. */
+    const char *fqdn = c->outgoing ? c->expect_name
+                                   : topology_server_named(sip_server_topology(srv), peer);
     if (fqdn == NULL) {
         char names[256];
         x509_text_sans(peer, names, sizeof names);
@@ -110,8 +112,34 @@ static void on_secure(struct conn *c, void *ctx)
         return;
     }
     c->proto = sc;
+    sip_peers_attach(&srv->peers, fqdn, c->id, true);
     tn_log(TN_LOG_INFO, "tls", "peer=%s is server %s of the topology (mutual TLS)", c->peer,
            fqdn);
+}
+
+uint64_t sip_server_peer_conn(struct sip_worker *sw, const struct topo_server *s)
+{
+    struct sip_server *srv = sw->srv;
+    uint64_t id = 0;
+    uint64_t now = ev_now_ms(sw->w->loop);
+    enum sip_peer_state st = sip_peers_lookup(&srv->peers, s->fqdn, now, &id);
+    if (st != PEER_MUST_CONNECT)
+        return st == PEER_CONNECTED ? id : 0;
+    tn_err err;
+    struct tls_expect expect = {.name = s->fqdn, .rules = TLS_NAME_EXACT,
+                                .role = TLS_PEER_SERVER};
+    struct conn *c = conn_connect(sw->w, (const struct sockaddr *)&s->sip_listen.sa,
+                                  s->sip_listen.sa_len,
+                                  __atomic_load_n(&srv->client_tls, __ATOMIC_ACQUIRE), &expect,
+                                  &srv->handler,
+                                  &srv->group.limits, &err);
+    if (c == NULL) {
+        tn_log(TN_LOG_WARN, "sip", "cannot connect to %s (%s): %s", s->fqdn, s->sip_listen.text,
+               err.msg);
+        return 0;
+    }
+    sip_peers_attach(&srv->peers, s->fqdn, c->id, false);
+    return c->id;
 }
 
 /* --- one framed message ---------------------------------------------------- */
@@ -192,6 +220,7 @@ static void on_close(struct conn *c, void *ctx)
 {
     struct sip_worker *sw = c->worker->app;
     struct sip_conn *sc = c->proto;
+    sip_peers_detach(&sw->srv->peers, c->id, ev_now_ms(c->worker->loop));
     if (sc != NULL)
         free(sc->server_peer);
     free(sc);
@@ -213,6 +242,19 @@ static void on_close(struct conn *c, void *ctx)
 
 /* --- start-up ---------------------------------------------------------------- */
 
+/* Our certificate as a client, for mutual TLS to the other servers. */
+static tls_config *make_client_tls(const struct sip_server_config *cfg, tls_trust *trust,
+                                   tn_err *err)
+{
+    tls_config *client = tls_config_new(TLS_SIDE_CLIENT, err);
+    if (client == NULL || tls_config_add_identity(client, cfg->cert_file, cfg->key_file, err) < 0) {
+        tls_config_free(client);
+        return NULL;
+    }
+    tls_config_set_trust(client, trust);
+    return client;
+}
+
 static int make_tls(const struct sip_server_config *cfg, tls_trust **trust, tls_config **tls,
                     tn_err *err)
 {
@@ -227,8 +269,8 @@ static int make_tls(const struct sip_server_config *cfg, tls_trust **trust, tls_
         return -1;
     }
     tls_config_set_trust(*tls, *trust);
-    /* Clients may present a certificate (logged); users authenticate by
-     * digest.  Server-to-server MTLS arrives with the next issue. */
+    /* Users need no certificate (they authenticate by digest); our other
+     * servers present theirs (mutual TLS), judged in on_secure. */
     tls_config_set_client_auth(*tls, TLS_CLIENT_CERT_OPTIONAL);
     return 0;
 }
@@ -287,8 +329,10 @@ static int server_init(struct sip_server *srv, const struct sip_server_config *c
         return -1;
     if (store_bindings_load_all(srv->store, time(NULL), load_bindings, srv, err) < 0)
         return -1;
-    if (make_tls(cfg, &srv->trust, &srv->tls, err) < 0)
+    if (make_tls(cfg, &srv->trust, &srv->tls, err) < 0 ||
+        (srv->client_tls = make_client_tls(cfg, srv->trust, err)) == NULL)
         return -1;
+    sip_peers_init(&srv->peers);
     return init_workers(srv, err);
 }
 
@@ -297,6 +341,7 @@ static int server_init(struct sip_server *srv, const struct sip_server_config *c
 struct retired {
     tls_trust *trust[RETIRED_MAX];
     tls_config *tls[RETIRED_MAX];
+    tls_config *client_tls[RETIRED_MAX];
     size_t n;
     struct topology *topo[RETIRED_MAX];
     size_t n_topo;
@@ -308,16 +353,28 @@ static void swap_tls(struct sip_server *srv, struct retired *old, const char *wh
 {
     tn_err err;
     tls_trust *trust;
-    tls_config *tls;
-    if (old->n == RETIRED_MAX || make_tls(&srv->cfg, &trust, &tls, &err) < 0) {
-        tn_log(TN_LOG_ERROR, "tls", "%s: keeping the current certificates: %s", why,
-               old->n == RETIRED_MAX ? "too many reloads" : err.msg);
+    tls_config *tls, *client;
+    if (old->n == RETIRED_MAX) {
+        tn_log(TN_LOG_ERROR, "tls", "%s: too many reloads: restart the server", why);
+        return;
+    }
+    if (make_tls(&srv->cfg, &trust, &tls, &err) < 0) {
+        tn_log(TN_LOG_ERROR, "tls", "%s: keeping the current certificates: %s", why, err.msg);
+        return;
+    }
+    if ((client = make_client_tls(&srv->cfg, trust, &err)) == NULL) {
+        tls_config_free(tls);
+        tls_trust_free(trust);
+        tn_log(TN_LOG_ERROR, "tls", "%s: keeping the current certificates: %s", why, err.msg);
         return;
     }
     old->trust[old->n] = srv->trust;
+    old->client_tls[old->n] = srv->client_tls;
     old->tls[old->n++] = srv->tls;
     srv->trust = trust;
     srv->tls = tls;
+    /* Workers read it when they open a connection to another server. */
+    __atomic_store_n(&srv->client_tls, client, __ATOMIC_RELEASE);
     worker_group_set_tls(&srv->group, tls);
     tn_log(TN_LOG_INFO, "tls", "%s: certificates, CA and CRLs reloaded", why);
 }
@@ -371,6 +428,7 @@ static void wait_for_signals(struct sip_server *srv, const sigset_t *set,
     worker_group_stop(&srv->group);
     for (size_t i = 0; i < old.n; i++) {
         tls_config_free(old.tls[i]);
+        tls_config_free(old.client_tls[i]);
         tls_trust_free(old.trust[i]);
     }
     for (size_t i = 0; i < old.n_topo; i++)
@@ -387,7 +445,9 @@ static void server_free(struct sip_server *srv)
     }
     worker_group_free(&srv->group);
     tls_config_free(srv->tls);
+    tls_config_free(srv->client_tls);
     tls_trust_free(srv->trust);
+    sip_peers_free(&srv->peers);
     store_close(srv->store);
     topology_free(srv->cfg.topo);
     if (srv->loc.buckets != NULL)

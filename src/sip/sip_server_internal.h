@@ -14,6 +14,7 @@
 #include "sip/sip_ha1_cache.h"
 #include "sip/sip_frame.h"
 #include "sip/sip_location.h"
+#include "sip/sip_peers.h"
 #include "sip/sip_msg.h"
 #include "sip/sip_server.h"
 #include "store/store.h"
@@ -29,6 +30,8 @@ struct sip_server {
     struct worker_group group;
     tls_trust *trust;
     tls_config *tls;
+    tls_config *client_tls;   /* our certificate, for MTLS to other servers */
+    struct sip_peers peers;
     struct conn_handler handler;
     char sent_by[300];   /* our Via sent-by: "fe1.corp.test:5061" */
     char listen_host[160];
@@ -86,6 +89,12 @@ struct sip_conn {
 /* sip_server.c: the current topology (swapped on SIGHUP; old ones live on
  * until exit, so a pointer read here stays valid). */
 const struct topology *sip_server_topology(const struct sip_server *srv);
+
+/* A connection to the topology server s (open, opening, or 0 when it is
+ * backing off after failures): requests queued on an opening connection
+ * leave once the peer is verified. */
+struct topo_server;
+uint64_t sip_server_peer_conn(struct sip_worker *sw, const struct topo_server *s);
 
 /* The topology server at the other end of c, or NULL for a user. */
 const char *sip_conn_server_peer(const struct conn *c);

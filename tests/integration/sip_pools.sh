@@ -1,0 +1,122 @@
+#!/bin/bash
+# Two pools, one front end each, talking mutual TLS: a MESSAGE from
+# alice (pool 1, through fe1) reaches carol (pool 2, registered at fe2)
+# over the fe1 -> fe2 MTLS connection; a REGISTER at the wrong pool is
+# redirected (302) to the user's home pool.  sipp runs through socat TLS
+# tunnels, so every client connection the servers see is TLS.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/sip_lib.sh"
+
+if ! command -v sipp >/dev/null || ! command -v socat >/dev/null; then
+    not_ok "sipp and socat are installed" "install sip-tester and socat (make deps)"
+    exit 0
+fi
+cd "$TMP" || exit 1
+FE1=127.0.0.41
+FE2=127.0.0.42
+"$TRUSTNET" ca init --dir ca --name "Pools Test CA" >/dev/null &&
+    "$TRUSTNET" ca issue --dir ca fe1.corp.test --san URI:sip:corp.test --out fe1 >/dev/null &&
+    "$TRUSTNET" ca issue --dir ca fe2.corp.test --san URI:sip:corp.test --out fe2 >/dev/null &&
+    "$TRUSTNET" ca crl --dir ca >/dev/null || { not_ok "set up the CA"; exit 1; }
+cat >topology.yaml <<YAML
+version: 1
+organisation: Corp Test
+sip:
+  domains: [corp.test]
+trust:
+  ca: ca/ca.pem
+  crls: [ca/crl.pem]
+store: store.sqlite
+sites:
+  - name: test
+    pools:
+      - fqdn: pool1.corp.test
+        servers:
+          - fqdn: fe1.corp.test
+            roles: [frontend]
+            sip_listen: $FE1:5061
+            certificate: fe1.pem
+            key: fe1.key
+            workers: 2
+      - fqdn: pool2.corp.test
+        servers:
+          - fqdn: fe2.corp.test
+            roles: [frontend]
+            sip_listen: $FE2:5061
+            certificate: fe2.pem
+            key: fe2.key
+            workers: 2
+users:
+  - address: alice@corp.test
+    pool: pool1.corp.test
+  - address: carol@corp.test
+    pool: pool2.corp.test
+YAML
+for u in alice carol; do
+    printf '%s-pw\n' "$u" | "$TRUSTNET" user add --store store.sqlite "$u@corp.test" >/dev/null
+done
+
+start_server() { # FQDN ADDR
+    "$TRUSTNET" serve --topology topology.yaml --server "$1" --log-level debug >"$TMP/$1.log" 2>&1 &
+    BG_PIDS+=($!)
+    sip_wait_listen "$2" 5061
+}
+start_server fe1.corp.test "$FE1" || { not_ok "fe1 starts"; exit 1; }
+start_server fe2.corp.test "$FE2" || { not_ok "fe2 starts"; exit 1; }
+
+tunnel() { # LOCALPORT ADDR FQDN
+    start_bg "tunnel-$1" socat "TCP-LISTEN:$1,bind=127.0.0.1,reuseaddr,fork" \
+        "OPENSSL:$2:5061,cafile=$TMP/ca/ca.pem,verify=1,commonname=$3,snihost=$3"
+    sip_wait_listen 127.0.0.1 "$1"
+}
+T1=$(free_port)
+tunnel "$T1" "$FE1" fe1.corp.test
+T2=$(free_port)
+tunnel "$T2" "$FE2" fe2.corp.test
+
+run_sipp() { # NAME TUNNELPORT SCENARIO USER [ARGS...]
+    local name=$1 port=$2 sf=$3 user=$4
+    shift 4
+    timeout 30 sipp 127.0.0.1:"$port" -t t1 -m 1 -i 127.0.0.1 -p "$(free_port)" \
+        -sf "$SIPP_DIR/$sf" -s "$user" -au "$user" -ap "$user-pw" \
+        -timeout 15 -timeout_error -nostdin -nd \
+        -trace_msg -message_file "$TMP/$name.msg" -trace_err -error_file "$TMP/$name.err" \
+        "$@" >"$TMP/$name.out" 2>&1
+}
+
+# carol registers at fe2 (her home pool) and answers what arrives there.
+run_sipp carol "$T2" callee.xml carol -oocsf "$SIPP_DIR/uas_message.xml" -d 4000 &
+CAROL=$!
+BG_PIDS+=("$CAROL")
+for _ in $(seq 1 50); do
+    grep -q "carol@corp.test: 1 binding" "$TMP/fe2.corp.test.log" && break
+    sleep 0.1
+done
+run_sipp alice "$T1" message.xml alice -set to carol
+rc=$?
+LAST_OUT="$TMP/alice.msg"
+if [ "$rc" -eq 0 ]; then ok "MESSAGE alice (pool 1) -> carol (pool 2): 407, then 200 from carol"
+else not_ok "MESSAGE alice (pool 1) -> carol (pool 2): 407, then 200 from carol" "sipp exit $rc"; fi
+wait "$CAROL"
+rc=$?
+LAST_OUT="$TMP/carol.msg"
+if [ "$rc" -eq 0 ]; then ok "carol got the MESSAGE on her registration connection at fe2"
+else not_ok "carol got the MESSAGE on her registration connection at fe2" "sipp exit $rc"; fi
+LAST_OUT="$TMP/last.out"
+expect_grep "Via: SIP/2.0/TLS fe2.corp.test:5061;branch=z9hG4bK-tn" "$TMP/carol.msg" \
+    "the MESSAGE reached carol through fe2"
+expect_grep "Via: SIP/2.0/TLS fe1.corp.test:5061;branch=z9hG4bK-tn" "$TMP/carol.msg" \
+    "... after fe1 (both servers' Vias)"
+expect_grep "is server fe2.corp.test of the topology \(mutual TLS\)" "$TMP/fe1.corp.test.log" \
+    "fe1 verified fe2 as a topology server"
+expect_grep "is server fe1.corp.test of the topology \(mutual TLS\)" "$TMP/fe2.corp.test.log" \
+    "fe2 verified fe1's client certificate as a topology server"
+expect_grep "peer=$FE2:5061 tls=TLSv1.3 .*verdict=trusted: .*DNS:fe2.corp.test" \
+    "$TMP/fe1.corp.test.log" "fe1's outgoing connection is logged with its verdict"
+
+# A REGISTER at the wrong pool is redirected to the home pool.
+REG='REGISTER sip:corp.test SIP/2.0\r\nVia: SIP/2.0/TLS 127.0.0.1:5999;branch=z9hG4bK-r{n}\r\nMax-Forwards: 70\r\nFrom: <sip:carol@corp.test>;tag=r{n}\r\nTo: <sip:carol@corp.test>\r\nCall-ID: r{n}@test\r\nCSeq: 1 REGISTER\r\nContact: <sip:carol@127.0.0.1:5999;transport=tls>\r\nContent-Length: 0\r\n\r\n'
+expect_exit 0 "REGISTER of carol at fe1 is redirected to fe2 (302)" -- \
+    python3 "$PEERS/sip_tls_client.py" --host "$FE1" --port 5061 --ca ca/ca.pem \
+    --name fe1.corp.test "send:$REG" \
+    'expect:^SIP/2.0 302 [^\r]*\r\n(.*\r\n)*Contact: <sip:fe2.corp.test:5061;transport=tls>'
