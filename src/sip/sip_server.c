@@ -14,6 +14,7 @@
 #include "common/str.h"
 #include "net/net_connect.h"
 #include "sip/sip_frame.h"
+#include "sip/sip_txn.h"
 #include "tls/x509_text.h"
 #include "topology/topology.h"
 
@@ -212,13 +213,50 @@ static size_t on_data(struct conn *c, const char *buf, size_t len, void *ctx)
     return used;
 }
 
+
 /* Set while the server shuts down: the connections it closes then did not
  * die, their registrations stay in the store for the next start. */
 static atomic_bool shutting_down;
 
+struct gone_notice {
+    uint64_t conn_id;
+};
+
+static void on_peer_gone(ev_loop *loop, void *arg)
+{
+    struct gone_notice *g = arg;
+    sip_txn_conn_gone(worker_current()->app, g->conn_id,
+                      "Service Unavailable - the next server could not be reached");
+    free(g);
+}
+
+/* Requests waiting on a connection that died are answered now.  A
+ * connection to another server may carry any worker's requests: tell all. */
+static void fail_waiting_requests(struct sip_worker *sw, struct conn *c)
+{
+    if (atomic_load(&shutting_down))
+        return; /* the loops are stopped: nobody is waiting any more */
+    if (!c->outgoing && sip_conn_server_peer(c) == NULL) {
+        sip_txn_conn_gone(sw, c->id, "Service Unavailable - the user's connection closed");
+        return;
+    }
+    struct worker_group *g = &sw->srv->group;
+    for (unsigned i = 0; i < g->n; i++) {
+        struct gone_notice *n = malloc(sizeof *n);
+        if (n == NULL)
+            continue;
+        n->conn_id = c->id;
+        if (&g->workers[i] == c->worker)
+            on_peer_gone(g->workers[i].loop, n);
+        else if (ev_post(g->workers[i].loop, on_peer_gone, n) < 0)
+            free(n);
+    }
+}
+
 static void on_close(struct conn *c, void *ctx)
 {
     struct sip_worker *sw = c->worker->app;
+    fail_waiting_requests(sw, c);
     struct sip_conn *sc = c->proto;
     sip_peers_detach(&sw->srv->peers, c->id, ev_now_ms(c->worker->loop));
     if (sc != NULL)

@@ -380,6 +380,22 @@ void sip_proxy_worker_init(struct sip_worker *sw)
     memset(&sw->txns_by_key, 0, sizeof sw->txns_by_key);
 }
 
+void sip_txn_conn_gone(struct sip_worker *sw, uint64_t conn_id, const char *why)
+{
+    /* Collect first: answering frees transactions, which edits the map. */
+    struct proxy_txn *dead[64];
+    size_t n = 0;
+    for (size_t i = 0; i < sw->txns.cap && n < sizeof dead / sizeof dead[0]; i++) {
+        struct proxy_txn *t = sw->txns.slots[i].value;
+        if (sw->txns.slots[i].id != 0 && t != NULL && t->out_conn == conn_id && !t->final_sent)
+            dead[n++] = t;
+    }
+    for (size_t i = 0; i < n; i++) {
+        answer_upstream(dead[i], 503, why);
+        txn_free(dead[i]);
+    }
+}
+
 void sip_proxy_worker_free(struct sip_worker *sw)
 {
     for (size_t i = 0; i < sw->txns.cap; i++) {

@@ -31,6 +31,10 @@ void sip_txn_cancel(struct sip_worker *sw, struct conn *in, const struct sip_msg
 /* ACK: true when it belonged to a non-2xx final we sent (absorbed). */
 bool sip_txn_absorb_ack(struct sip_worker *sw, const struct sip_msg *ack);
 
+/* The connection conn_id went away: transactions of this worker waiting
+ * on it are answered 503 (why is the reason phrase) instead of timing out. */
+void sip_txn_conn_gone(struct sip_worker *sw, uint64_t conn_id, const char *why);
+
 /* Does req carry our own Via with this loop hash (RFC 3261 16.3 step 4)? */
 bool sip_txn_is_loop(const struct sip_server *srv, const struct sip_msg *req, uint32_t loop_hash);
 

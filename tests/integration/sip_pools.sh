@@ -120,3 +120,27 @@ expect_exit 0 "REGISTER of carol at fe1 is redirected to fe2 (302)" -- \
     python3 "$PEERS/sip_tls_client.py" --host "$FE1" --port 5061 --ca ca/ca.pem \
     --name fe1.corp.test "send:$REG" \
     'expect:^SIP/2.0 302 [^\r]*\r\n(.*\r\n)*Contact: <sip:fe2.corp.test:5061;transport=tls>'
+
+# A call across the pools: INVITE/407/INVITE/180/200/ACK/BYE, the in-dialog
+# requests following both servers' Record-Routes.
+run_sipp carol_call "$T2" callee.xml carol -oocsf "$SIPP_DIR/uas_call.xml" -d 5000 &
+CAROL=$!
+BG_PIDS+=("$CAROL")
+sleep 0.2
+for _ in $(seq 1 50); do
+    [ "$(grep -c "carol@corp.test: 1 binding" "$TMP/fe2.corp.test.log")" -ge 2 ] && break
+    sleep 0.1
+done
+run_sipp alice_call "$T1" call.xml alice -set to carol
+rc=$?
+LAST_OUT="$TMP/alice_call.msg"
+if [ "$rc" -eq 0 ]; then ok "call alice (pool 1) -> carol (pool 2): 180, 200, ACK, BYE, 200"
+else not_ok "call alice (pool 1) -> carol (pool 2): 180, 200, ACK, BYE, 200" "sipp exit $rc"; fi
+wait "$CAROL"
+rc=$?
+LAST_OUT="$TMP/carol_call.msg"
+if [ "$rc" -eq 0 ]; then ok "carol answered the call and got its ACK and BYE through fe2"
+else not_ok "carol answered the call and got its ACK and BYE through fe2" "sipp exit $rc"; fi
+LAST_OUT="$TMP/last.out"
+expect_grep "^Record-Route: <sip:fe2.corp.test:5061;transport=tls;lr>" "$TMP/carol_call.msg" \
+    "the INVITE carol got carries fe2's Record-Route"
