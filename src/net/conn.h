@@ -61,6 +61,7 @@ struct conn {
     unsigned busy; /* > 0 while conn.c code for c is on the stack */
     void *proto; /* the protocol handler's per-connection state */
     bool outgoing;
+    unsigned listener;         /* accepted: which listener of the group */
     tls_config *client_cfg;    /* outgoing: the handshake starts on connect */
     struct tls_expect expect;  /* outgoing: who the peer must be */
     char *expect_name;         /* outgoing: owned copy of expect.name */

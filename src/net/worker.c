@@ -80,15 +80,15 @@ void worker_conn_closed(struct worker *w, struct conn *c)
     __atomic_sub_fetch(&w->group->connections, 1, __ATOMIC_RELAXED);
 }
 
-static tls_config *current_tls(struct worker_group *g)
+static tls_config *current_tls(struct worker_group *g, unsigned listener)
 {
     pthread_mutex_lock(&g->tls_lock);
-    tls_config *cfg = g->tls_cfg;
+    tls_config *cfg = g->tls_cfg[listener];
     pthread_mutex_unlock(&g->tls_lock);
     return cfg;
 }
 
-static void accept_one(struct worker *w, int fd, const struct sockaddr *sa)
+static void accept_one(struct worker *w, int fd, const struct sockaddr *sa, unsigned listener)
 {
     struct worker_group *g = w->group;
     int one = 1;
@@ -100,12 +100,15 @@ static void accept_one(struct worker *w, int fd, const struct sockaddr *sa)
         return;
     }
     /* On failure conn_new has closed fd and released the slot. */
-    conn_new(w, fd, sa, current_tls(g), g->handler, &g->limits);
+    struct conn *c = conn_new(w, fd, sa, current_tls(g, listener), g->handler, &g->limits);
+    if (c != NULL)
+        c->listener = listener;
 }
 
 static void on_listen(ev_loop *loop, int lfd, unsigned events, void *ctx)
 {
-    struct worker *w = ctx;
+    struct worker_listener *l = ctx;
+    struct worker *w = l->worker;
     for (int i = 0; i < 64; i++) { /* bounded: let other events run */
         struct sockaddr_storage ss;
         socklen_t len = sizeof ss;
@@ -115,8 +118,32 @@ static void on_listen(ev_loop *loop, int lfd, unsigned events, void *ctx)
                 tn_log(TN_LOG_WARN, w->group->log_component, "accept: %s", strerror(errno));
             return;
         }
-        accept_one(w, fd, (struct sockaddr *)&ss);
+        accept_one(w, fd, (struct sockaddr *)&ss, l->index);
     }
+}
+
+/* Listener index on every worker: one socket each (SO_REUSEPORT). */
+static int open_listener(struct worker_group *g, unsigned index, const char *addr, tn_err *err)
+{
+    for (unsigned i = 0; i < g->n; i++) {
+        struct worker_listener *l = &g->workers[i].listeners[index];
+        l->worker = &g->workers[i];
+        l->index = index;
+        if ((l->fd = listen_socket(addr, i == 0, err)) < 0 ||
+            ev_io_set(g->workers[i].loop, l->fd, EV_READ, on_listen, l) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+int worker_group_add_listener(struct worker_group *g, const char *addr, tls_config *tls_cfg,
+                              tn_err *err)
+{
+    if (g->n_listeners == WORKER_MAX_LISTENERS)
+        return tn_errf(err, "too many listening addresses (limit %d)", WORKER_MAX_LISTENERS);
+    unsigned index = g->n_listeners++;
+    g->tls_cfg[index] = tls_cfg;
+    return open_listener(g, index, addr, err) < 0 ? -1 : (int)index;
 }
 
 int worker_group_init(struct worker_group *g, unsigned n, const char *addr, tls_config *tls_cfg,
@@ -128,28 +155,29 @@ int worker_group_init(struct worker_group *g, unsigned n, const char *addr, tls_
         return tn_errf(err, "workers must be 1-%d, not %u", WORKER_MAX, n);
     pthread_mutex_init(&g->tls_lock, NULL);
     g->n = n;
-    g->tls_cfg = tls_cfg;
     g->handler = handler;
     g->limits = *limits;
     g->max_connections = max_connections;
     g->log_component = "net";
+    /* Every worker valid for worker_group_free before anything can fail. */
     for (unsigned i = 0; i < n; i++) {
         struct worker *w = &g->workers[i];
         w->index = i;
         w->group = g;
-        w->listen_fd = -1;
-        w->loop = ev_loop_new(err);
-        if (w->loop == NULL) {
+        for (unsigned j = 0; j < WORKER_MAX_LISTENERS; j++)
+            w->listeners[j].fd = -1;
+    }
+    for (unsigned i = 0; i < n; i++) {
+        struct worker *w = &g->workers[i];
+        if ((w->loop = ev_loop_new(err)) == NULL) {
             worker_group_free(g);
             return -1;
         }
-        if (addr == NULL)
-            continue; /* outgoing connections only */
-        if ((w->listen_fd = listen_socket(addr, i == 0, err)) < 0 ||
-            ev_io_set(w->loop, w->listen_fd, EV_READ, on_listen, w) < 0) {
-            worker_group_free(g);
-            return -1;
-        }
+    }
+    /* addr NULL: outgoing connections only. */
+    if (addr != NULL && worker_group_add_listener(g, addr, tls_cfg, err) < 0) {
+        worker_group_free(g);
+        return -1;
     }
     return 0;
 }
@@ -197,8 +225,9 @@ void worker_group_free(struct worker_group *g)
 {
     for (unsigned i = 0; i < g->n; i++) {
         struct worker *w = &g->workers[i];
-        if (w->listen_fd >= 0)
-            close(w->listen_fd);
+        for (unsigned j = 0; j < WORKER_MAX_LISTENERS; j++)
+            if (w->listeners[j].fd >= 0)
+                close(w->listeners[j].fd);
         ev_loop_free(w->loop);
         idmap_free(&w->conns);
     }
@@ -206,10 +235,12 @@ void worker_group_free(struct worker_group *g)
     g->n = 0;
 }
 
-void worker_group_set_tls(struct worker_group *g, tls_config *cfg)
+void worker_group_set_tls(struct worker_group *g, unsigned listener, tls_config *cfg)
 {
+    if (listener >= WORKER_MAX_LISTENERS)
+        return;
     pthread_mutex_lock(&g->tls_lock);
-    g->tls_cfg = cfg;
+    g->tls_cfg[listener] = cfg;
     pthread_mutex_unlock(&g->tls_lock);
 }
 

@@ -17,6 +17,16 @@
 
 #define WORKER_MAX 64
 #define WORKER_READ_SCRATCH 16384
+#define WORKER_MAX_LISTENERS 4
+
+struct worker;
+
+/* One listening socket of one worker. */
+struct worker_listener {
+    struct worker *worker;
+    unsigned index; /* which of the group's listeners */
+    int fd;
+};
 
 struct worker_group;
 
@@ -25,7 +35,7 @@ struct worker {
     struct worker_group *group;
     ev_loop *loop;
     pthread_t thread;
-    int listen_fd;
+    struct worker_listener listeners[WORKER_MAX_LISTENERS];
     struct idmap conns;
     uint64_t next_serial;
     void *app; /* the protocol layer's per-worker state */
@@ -36,7 +46,8 @@ struct worker {
 struct worker_group {
     struct worker workers[WORKER_MAX];
     unsigned n;
-    tls_config *tls_cfg; /* swapped (under tls_lock) on reload */
+    unsigned n_listeners;
+    tls_config *tls_cfg[WORKER_MAX_LISTENERS]; /* per listener; swapped under tls_lock */
     pthread_mutex_t tls_lock;
     const struct conn_handler *handler;
     struct conn_limits limits;
@@ -54,8 +65,14 @@ int worker_group_start(struct worker_group *g, tn_err *err);
 /* Stop every loop, join the threads, close every connection. */
 void worker_group_stop(struct worker_group *g);
 void worker_group_free(struct worker_group *g);
-/* New TLS configuration for new connections (old ones keep theirs). */
-void worker_group_set_tls(struct worker_group *g, tls_config *cfg);
+/* Another listening address with its own TLS configuration (an edge's
+ * side towards partners, say); before worker_group_start.  Connections
+ * accepted there carry its index in conn->listener.  Returns the index. */
+int worker_group_add_listener(struct worker_group *g, const char *addr, tls_config *tls_cfg,
+                              tn_err *err);
+/* New TLS configuration of a listener for new connections (old ones keep
+ * theirs); listener 0 is the one given to worker_group_init. */
+void worker_group_set_tls(struct worker_group *g, unsigned listener, tls_config *cfg);
 
 /* The worker whose thread is running, or NULL. */
 struct worker *worker_current(void);

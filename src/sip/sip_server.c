@@ -413,7 +413,7 @@ static void swap_tls(struct sip_server *srv, struct retired *old, const char *wh
     srv->tls = tls;
     /* Workers read it when they open a connection to another server. */
     __atomic_store_n(&srv->client_tls, client, __ATOMIC_RELEASE);
-    worker_group_set_tls(&srv->group, tls);
+    worker_group_set_tls(&srv->group, 0, tls);
     tn_log(TN_LOG_INFO, "tls", "%s: certificates, CA and CRLs reloaded", why);
 }
 
