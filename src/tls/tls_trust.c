@@ -12,7 +12,7 @@
 #include "tls/x509_load.h"
 
 struct file_stamp {
-    char path[4096];
+    char *path; /* owned */
     dev_t dev;
     ino_t ino;
     off_t size;
@@ -21,7 +21,8 @@ struct file_stamp {
 
 struct tls_trust {
     char name[128];
-    struct file_stamp ca;
+    struct file_stamp cas_files[TLS_TRUST_MAX_CAS];
+    size_t n_ca;
     struct file_stamp crls[TLS_TRUST_MAX_CRLS];
     size_t n_crl;
     X509_STORE *store;
@@ -84,14 +85,25 @@ static int load_store(tls_trust *t, tn_err *err)
 {
     /* Stamp before reading: a file replaced while we read it is then seen
      * as changed by the next check, never missed. */
-    STACK_OF(X509) *cas = NULL;
-    X509_STORE *store = NULL;
-    int rc = stamp_file(&t->ca, err);
-    if (rc == 0 && (cas = x509_load_chain_file(t->ca.path, err)) == NULL)
-        rc = -1;
-    if (rc == 0 && (store = X509_STORE_new()) == NULL)
-        rc = tn_errf(err, "out of memory");
-    rc = rc < 0 ? rc : add_cas(store, cas, t->ca.path, err);
+    STACK_OF(X509) *cas = sk_X509_new_null();
+    X509_STORE *store = X509_STORE_new();
+    int rc = cas != NULL && store != NULL ? 0 : tn_errf(err, "out of memory");
+    for (size_t i = 0; rc == 0 && i < t->n_ca; i++) {
+        struct file_stamp *f = &t->cas_files[i];
+        STACK_OF(X509) *file_cas = NULL;
+        rc = stamp_file(f, err);
+        if (rc == 0 && (file_cas = x509_load_chain_file(f->path, err)) == NULL)
+            rc = -1;
+        rc = rc < 0 ? rc : add_cas(store, file_cas, f->path, err);
+        while (rc == 0 && sk_X509_num(file_cas) > 0) {
+            X509 *ca = sk_X509_shift(file_cas);
+            if (!sk_X509_push(cas, ca)) {
+                X509_free(ca);
+                rc = tn_errf(err, "out of memory");
+            }
+        }
+        sk_X509_pop_free(file_cas, X509_free);
+    }
     for (size_t i = 0; rc == 0 && i < t->n_crl; i++) {
         rc = stamp_file(&t->crls[i], err);
         rc = rc < 0 ? rc : add_crls(store, t->crls[i].path, err);
@@ -110,12 +122,20 @@ static int load_store(tls_trust *t, tn_err *err)
     return 0;
 }
 
-tls_trust *tls_trust_new(const char *name, const char *ca_file,
-                         const char *const *crl_files, size_t n_crl, tn_err *err)
+static void free_paths(tls_trust *t)
 {
-    if (n_crl > TLS_TRUST_MAX_CRLS) {
-        tn_errf(err, "trust store %s: too many CRL files (%zu, limit %d)", name, n_crl,
-                TLS_TRUST_MAX_CRLS);
+    for (size_t i = 0; i < t->n_ca; i++)
+        free(t->cas_files[i].path);
+    for (size_t i = 0; i < t->n_crl; i++)
+        free(t->crls[i].path);
+}
+
+tls_trust *tls_trust_new_multi(const char *name, const char *const *ca_files, size_t n_ca,
+                               const char *const *crl_files, size_t n_crl, tn_err *err)
+{
+    if (n_crl > TLS_TRUST_MAX_CRLS || n_ca == 0 || n_ca > TLS_TRUST_MAX_CAS) {
+        tn_errf(err, "trust store %s: 1-%d CA files and at most %d CRL files", name,
+                TLS_TRUST_MAX_CAS, TLS_TRUST_MAX_CRLS);
         return NULL;
     }
     tls_trust *t = calloc(1, sizeof *t);
@@ -124,20 +144,28 @@ tls_trust *tls_trust_new(const char *name, const char *ca_file,
         return NULL;
     }
     int rc = tn_strlcpy(t->name, name, sizeof t->name);
-    rc |= tn_strlcpy(t->ca.path, ca_file, sizeof t->ca.path);
-    for (size_t i = 0; i < n_crl; i++)
-        rc |= tn_strlcpy(t->crls[i].path, crl_files[i], sizeof t->crls[i].path);
-    t->n_crl = n_crl;
+    for (size_t i = 0; i < n_ca; i++, t->n_ca++)
+        rc |= (t->cas_files[i].path = strdup(ca_files[i])) == NULL;
+    for (size_t i = 0; i < n_crl; i++, t->n_crl++)
+        rc |= (t->crls[i].path = strdup(crl_files[i])) == NULL;
     if (rc != 0) {
-        tn_errf(err, "trust store %s: name or path too long", name);
+        tn_errf(err, "trust store %s: name too long or out of memory", name);
+        free_paths(t);
         free(t);
         return NULL;
     }
     if (load_store(t, err) < 0) {
+        free_paths(t);
         free(t);
         return NULL;
     }
     return t;
+}
+
+tls_trust *tls_trust_new(const char *name, const char *ca_file,
+                         const char *const *crl_files, size_t n_crl, tn_err *err)
+{
+    return tls_trust_new_multi(name, &ca_file, 1, crl_files, n_crl, err);
 }
 
 void tls_trust_free(tls_trust *t)
@@ -146,12 +174,15 @@ void tls_trust_free(tls_trust *t)
         return;
     X509_STORE_free(t->store);
     sk_X509_pop_free(t->cas, X509_free);
+    free_paths(t);
     free(t);
 }
 
 bool tls_trust_files_changed(const tls_trust *t)
 {
-    bool changed = file_changed(&t->ca);
+    bool changed = false;
+    for (size_t i = 0; i < t->n_ca && !changed; i++)
+        changed = file_changed(&t->cas_files[i]);
     for (size_t i = 0; i < t->n_crl && !changed; i++)
         changed = file_changed(&t->crls[i]);
     return changed;

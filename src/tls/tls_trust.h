@@ -20,12 +20,17 @@
 #include "common/err.h"
 
 #define TLS_TRUST_MAX_CRLS 16
+#define TLS_TRUST_MAX_CAS 64
 
 typedef struct tls_trust tls_trust;
 
 /* name labels the store in reasons ("enterprise", "partner partner.test"). */
 tls_trust *tls_trust_new(const char *name, const char *ca_file,
                          const char *const *crl_files, size_t n_crl, tn_err *err);
+/* The same with the CA certificates of several files (say, every
+ * federation partner's root). */
+tls_trust *tls_trust_new_multi(const char *name, const char *const *ca_files, size_t n_ca,
+                               const char *const *crl_files, size_t n_crl, tn_err *err);
 void tls_trust_free(tls_trust *trust);
 
 /* Re-read the files if any changed.  *reloaded (may be NULL) says whether
