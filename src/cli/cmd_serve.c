@@ -65,8 +65,9 @@ static int copy_path(char *dst, size_t size, const char *path, tn_err *err)
 static int map_server(const struct topology *topo, const struct topo_server *s,
                       struct sip_server_config *cfg, tn_err *err)
 {
-    if (!(s->roles & TOPO_ROLE_FRONTEND))
-        return tn_errf(err, "%s has no frontend role: nothing else runs yet", s->fqdn);
+    if (!(s->roles & (TOPO_ROLE_FRONTEND | TOPO_ROLE_EDGE)))
+        return tn_errf(err, "%s has neither the frontend nor the edge role: the mail role "
+                       "does not run yet", s->fqdn);
     if (tn_strlcpy(cfg->fqdn, s->fqdn, sizeof cfg->fqdn) < 0 ||
         tn_strlcpy(cfg->listen, s->sip_listen.text, sizeof cfg->listen) < 0)
         return tn_errf(err, "server name or address too long");

@@ -168,6 +168,31 @@ static bool route_request(struct sip_worker *sw, struct conn *c, const struct si
     return false;
 }
 
+static bool in_names(const struct topo_names *names, sip_str host)
+{
+    for (size_t i = 0; i < names->count; i++)
+        if (sip_str_caseeq(host, sip_str_cstr(names->items[i])))
+            return true;
+    return false;
+}
+
+/* A partner's edge speaks for the partner's domains, to ours only. */
+static bool partner_may_send(struct sip_worker *sw, struct conn *c, const struct sip_msg *req,
+                             const struct topo_partner *partner)
+{
+    if (!in_names(&partner->domains, req->from.uri.host)) {
+        tn_log(TN_LOG_INFO, "edge", "peer=%s refused: partner %s sent From %.*s", c->peer,
+               partner->name, (int)req->from.uri.host.len, req->from.uri.host.p);
+        sip_reply(sw, c, req, 403, "Forbidden - sender domain is not federated with us", NULL);
+        return false;
+    }
+    if (!sip_server_is_local_domain(sw->srv, req->ruri_uri.host)) {
+        sip_reply(sw, c, req, 403, "Forbidden - partners may reach our domains only", NULL);
+        return false;
+    }
+    return true;
+}
+
 /* Initial requests from our users are authenticated as the From user. */
 static bool authorised(struct sip_worker *sw, struct conn *c, const struct sip_msg *req)
 {
@@ -175,6 +200,9 @@ static bool authorised(struct sip_worker *sw, struct conn *c, const struct sip_m
         return true; /* in-dialog, or cannot be challenged (RFC 3261 22.1) */
     if (sip_conn_server_peer(c) != NULL)
         return true; /* one of our servers (mutual TLS) authenticated its user */
+    const struct topo_partner *partner = sip_conn_partner(sw->srv, c);
+    if (partner != NULL)
+        return partner_may_send(sw, c, req, partner);
     const struct sip_uri *from = &req->from.uri;
     char user[STORE_USER_MAX + 1], domain[STORE_DOMAIN_MAX + 1];
     if (from->scheme == SIP_URI_TEL || !sip_server_is_local_domain(sw->srv, from->host)) {

@@ -13,6 +13,7 @@
 #include "common/log.h"
 #include "common/str.h"
 #include "net/net_connect.h"
+#include "sip/sip_edge.h"
 #include "sip/sip_frame.h"
 #include "sip/sip_txn.h"
 #include "tls/x509_text.h"
@@ -91,6 +92,10 @@ static const char *topology_server_named(const struct topology *topo, X509 *cert
 static void on_secure(struct conn *c, void *ctx)
 {
     struct sip_server *srv = ctx;
+    if (!c->outgoing && srv->fed_listener != 0 && c->listener == srv->fed_listener) {
+        sip_edge_identify(srv, c);
+        return;
+    }
     X509 *peer = tls_conn_peer_cert(conn_tls(c));
     if (peer == NULL || !tls_conn_peer_trusted(conn_tls(c)) ||
         !(X509_get_extended_key_usage(peer) & XKU_SSL_SERVER))
@@ -259,8 +264,10 @@ static void on_close(struct conn *c, void *ctx)
     fail_waiting_requests(sw, c);
     struct sip_conn *sc = c->proto;
     sip_peers_detach(&sw->srv->peers, c->id, ev_now_ms(c->worker->loop));
-    if (sc != NULL)
+    if (sc != NULL) {
         free(sc->server_peer);
+        free(sc->partner);
+    }
     free(sc);
     c->proto = NULL;
     size_t dropped = sip_location_drop_conn(&sw->srv->loc, c->id);
@@ -371,7 +378,9 @@ static int server_init(struct sip_server *srv, const struct sip_server_config *c
         (srv->client_tls = make_client_tls(cfg, srv->trust, err)) == NULL)
         return -1;
     sip_peers_init(&srv->peers);
-    return init_workers(srv, err);
+    if (init_workers(srv, err) < 0)
+        return -1;
+    return sip_edge_init(srv, err);
 }
 
 /* --- running: signals, reloads ------------------------------------------------- */
@@ -482,6 +491,7 @@ static void server_free(struct sip_server *srv)
         free(sw);
     }
     worker_group_free(&srv->group);
+    sip_edge_free(srv);
     tls_config_free(srv->tls);
     tls_config_free(srv->client_tls);
     tls_trust_free(srv->trust);

@@ -32,6 +32,13 @@ struct sip_server {
     tls_config *tls;
     tls_config *client_tls;   /* our certificate, for MTLS to other servers */
     struct sip_peers peers;
+    /* Edge: the listener for partners' edges, their roots and the trust
+     * store made of them (fed_listener 0: not an edge). */
+    unsigned fed_listener;
+    tls_trust *fed_trust;
+    tls_config *fed_tls;
+    X509 **partner_roots;     /* one per topology partner, same order */
+    size_t n_partner_roots;
     struct conn_handler handler;
     char sent_by[300];   /* our Via sent-by: "fe1.corp.test:5061" */
     char listen_host[160];
@@ -84,7 +91,12 @@ struct sip_conn {
     struct sip_frame_state frame; /* keeps framing linear over the stream */
     char *server_peer;            /* FQDN of the topology server at the other
                                      end (mutual TLS), or NULL for a user */
+    char *partner;                /* name of the federation partner whose edge
+                                     is at the other end, or NULL */
 };
+
+/* The federation partner whose edge is at the other end of c, or NULL. */
+const struct topo_partner *sip_conn_partner(const struct sip_server *srv, const struct conn *c);
 
 /* sip_server.c: the current topology (swapped on SIGHUP; old ones live on
  * until exit, so a pointer read here stays valid). */

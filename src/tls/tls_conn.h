@@ -82,6 +82,10 @@ const char *tls_conn_failure(const tls_conn *conn);
 /* The peer's leaf certificate, or NULL (borrowed). */
 X509 *tls_conn_peer_cert(const tls_conn *conn);
 
+/* The chain the peer's certificate was verified along, leaf first and the
+ * trust anchor last (borrowed; NULL when there was none). */
+STACK_OF(X509) *tls_conn_verified_chain(const tls_conn *conn);
+
 /* The peer's certificate was verified and trusted (kept after release). */
 bool tls_conn_peer_trusted(const tls_conn *conn);
 

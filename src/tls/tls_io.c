@@ -223,6 +223,11 @@ const struct tls_verdict *tls_conn_verdict(const tls_conn *conn)
     return &conn->diag->verdict;
 }
 
+STACK_OF(X509) *tls_conn_verified_chain(const tls_conn *conn)
+{
+    return SSL_get0_verified_chain(conn->ssl);
+}
+
 bool tls_conn_has_pending(const tls_conn *conn)
 {
     return SSL_has_pending(conn->ssl) != 0;

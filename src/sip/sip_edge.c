@@ -1,0 +1,133 @@
+/* sip_edge.c - the edge's partner side (see sip_edge.h). */
+#include "sip/sip_edge.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "common/str.h"
+#include "tls/x509_load.h"
+#include "tls/x509_text.h"
+#include "topology/topology.h"
+
+static int load_partner_roots(struct sip_server *srv, const struct topology *topo, tn_err *err)
+{
+    srv->partner_roots = calloc(topo->n_partners, sizeof *srv->partner_roots);
+    if (srv->partner_roots == NULL)
+        return tn_errf(err, "out of memory");
+    srv->n_partner_roots = topo->n_partners;
+    for (size_t i = 0; i < topo->n_partners; i++) {
+        STACK_OF(X509) *certs = x509_load_chain_file(topo->partners[i].root_ca.path, err);
+        if (certs == NULL)
+            return -1;
+        /* The root: the last certificate of the file. */
+        srv->partner_roots[i] = sk_X509_pop(certs);
+        sk_X509_pop_free(certs, X509_free);
+    }
+    return 0;
+}
+
+static int make_partner_tls(struct sip_server *srv, const struct topology *topo, tn_err *err)
+{
+    const char *roots[TLS_TRUST_MAX_CAS];
+    if (topo->n_partners > TLS_TRUST_MAX_CAS)
+        return tn_errf(err, "too many partners (limit %d)", TLS_TRUST_MAX_CAS);
+    for (size_t i = 0; i < topo->n_partners; i++)
+        roots[i] = topo->partners[i].root_ca.path;
+    srv->fed_trust = tls_trust_new_multi("federation partners", roots, topo->n_partners, NULL, 0,
+                                         err);
+    srv->fed_tls = srv->fed_trust ? tls_config_new(TLS_SIDE_SERVER, err) : NULL;
+    if (srv->fed_tls == NULL ||
+        tls_config_add_identity(srv->fed_tls, srv->cfg.cert_file, srv->cfg.key_file, err) < 0)
+        return -1;
+    tls_config_set_trust(srv->fed_tls, srv->fed_trust);
+    tls_config_set_client_auth(srv->fed_tls, TLS_CLIENT_CERT_REQUIRED);
+    return 0;
+}
+
+int sip_edge_init(struct sip_server *srv, tn_err *err)
+{
+    const struct topology *topo = sip_server_topology(srv);
+    const struct topo_server *me = topology_find_server(topo, srv->cfg.fqdn);
+    if (me == NULL || !(me->roles & TOPO_ROLE_EDGE) || !me->federation_listen.set ||
+        topo->n_partners == 0)
+        return 0;
+    if (load_partner_roots(srv, topo, err) < 0 || make_partner_tls(srv, topo, err) < 0)
+        return -1;
+    int index = worker_group_add_listener(&srv->group, me->federation_listen.text, srv->fed_tls,
+                                          err);
+    if (index < 0)
+        return -1;
+    srv->fed_listener = (unsigned)index;
+    tn_log(TN_LOG_INFO, "edge", "partner edges connect on %s (mutual TLS, %zu partners)",
+           me->federation_listen.text, topo->n_partners);
+    return 0;
+}
+
+void sip_edge_free(struct sip_server *srv)
+{
+    for (size_t i = 0; i < srv->n_partner_roots; i++)
+        X509_free(srv->partner_roots[i]);
+    free(srv->partner_roots);
+    tls_config_free(srv->fed_tls);
+    tls_trust_free(srv->fed_trust);
+}
+
+/* The partner whose root anchors chain and whose edge name leaf carries;
+ * else NULL with the reason. */
+static const struct topo_partner *match_partner(struct sip_server *srv, X509 *leaf,
+                                                STACK_OF(X509) *chain, char *why, size_t len)
+{
+    const struct topology *topo = sip_server_topology(srv);
+    X509 *anchor = chain ? sk_X509_value(chain, sk_X509_num(chain) - 1) : NULL;
+    char names[256], detail[320];
+    x509_text_sans(leaf, names, sizeof names);
+    tn_snprintf(why, len, "%s is not the edge of any federation partner", names);
+    for (size_t i = 0; anchor != NULL && i < topo->n_partners && i < srv->n_partner_roots; i++) {
+        const struct topo_partner *p = &topo->partners[i];
+        if (srv->partner_roots[i] == NULL || X509_cmp(anchor, srv->partner_roots[i]) != 0)
+            continue;
+        if (tls_name_check(leaf, p->edge, TLS_NAME_EXACT, detail, sizeof detail) == 0)
+            return p;
+        /* A partner's root vouches for that partner's edge only. */
+        tn_snprintf(why, len, "certificate from partner %s's CA names %s, not its edge %s",
+                    p->name, names, p->edge);
+    }
+    return NULL;
+}
+
+void sip_edge_identify(struct sip_server *srv, struct conn *c)
+{
+    tls_conn *tls = conn_tls(c);
+    X509 *leaf = tls_conn_peer_cert(tls);
+    char why[400] = "no client certificate";
+    const struct topo_partner *p =
+        leaf ? match_partner(srv, leaf, tls_conn_verified_chain(tls), why, sizeof why) : NULL;
+    if (p == NULL) {
+        tn_log(TN_LOG_INFO, "edge", "peer=%s verdict=refused: %s", c->peer, why);
+        conn_close(c, NULL);
+        return;
+    }
+    struct sip_conn *sc = c->proto ? c->proto : calloc(1, sizeof *sc);
+    if (sc == NULL || (sc->partner = strdup(p->name)) == NULL) {
+        if (c->proto == NULL)
+            free(sc);
+        conn_close(c, "out of memory");
+        return;
+    }
+    c->proto = sc;
+    tn_log(TN_LOG_INFO, "edge", "peer=%s is the edge %s of partner %s", c->peer, p->edge,
+           p->name);
+}
+
+const struct topo_partner *sip_conn_partner(const struct sip_server *srv, const struct conn *c)
+{
+    const struct sip_conn *sc = c->proto;
+    if (sc == NULL || sc->partner == NULL)
+        return NULL;
+    const struct topology *topo = sip_server_topology(srv);
+    for (size_t i = 0; i < topo->n_partners; i++)
+        if (strcmp(topo->partners[i].name, sc->partner) == 0)
+            return &topo->partners[i];
+    return NULL; /* the partner left the topology (SIGHUP) */
+}

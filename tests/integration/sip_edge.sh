@@ -1,0 +1,121 @@
+#!/bin/bash
+# The edge's side towards federation partners: a partner's edge connects
+# with mutual TLS, its certificate chained to THAT partner's root and
+# naming that partner's edge; a request from it for one of our users goes
+# on to the user's pool.  A certificate from partner X's CA is never
+# accepted as partner Y's edge, our own servers' certificates are not
+# trusted on this side, and a partner may only speak for its own domains.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/sip_lib.sh"
+
+if ! command -v sipp >/dev/null || ! command -v socat >/dev/null; then
+    not_ok "sipp and socat are installed" "install sip-tester and socat (make deps)"
+    exit 0
+fi
+cd "$TMP" || exit 1
+FE1=127.0.0.61
+EDGE=127.0.0.62
+T="$TRUSTNET"
+"$T" ca init --dir ca --name "Corp Enterprise CA" >/dev/null &&
+    "$T" ca init --dir partner --name "Partner CA" >/dev/null &&
+    "$T" ca init --dir other --name "Other CA" >/dev/null &&
+    "$T" ca issue --dir ca fe1.corp.test --san URI:sip:corp.test --out fe1 >/dev/null &&
+    "$T" ca issue --dir ca edge.corp.test --out edge >/dev/null &&
+    "$T" ca issue --dir partner edge.partner.test --out partner-edge >/dev/null &&
+    "$T" ca issue --dir partner edge.other.test --out partner-claims-other >/dev/null &&
+    "$T" ca issue --dir other edge.partner.test --out other-claims-partner >/dev/null ||
+    { not_ok "set up the CAs"; exit 1; }
+cat >topology.yaml <<YAML
+version: 1
+organisation: Corp Test
+sip:
+  domains: [corp.test]
+trust:
+  ca: ca/ca.pem
+  crls: [ca/crl.pem]
+store: store.sqlite
+sites:
+  - name: test
+    pools:
+      - fqdn: pool1.corp.test
+        servers:
+          - fqdn: fe1.corp.test
+            roles: [frontend]
+            sip_listen: $FE1:5061
+            certificate: fe1.pem
+            key: fe1.key
+      - fqdn: edgepool.corp.test
+        servers:
+          - fqdn: edge.corp.test
+            roles: [edge]
+            sip_listen: $EDGE:5061
+            federation_listen: $EDGE:5062
+            certificate: edge.pem
+            key: edge.key
+users:
+  - address: alice@corp.test
+    pool: pool1.corp.test
+federation:
+  - name: partner
+    domains: [partner.test]
+    edge: edge.partner.test
+    edge_address: 127.0.0.71:5062
+    root_ca: partner/ca.pem
+  - name: other
+    domains: [other.test]
+    edge: edge.other.test
+    edge_address: 127.0.0.72:5062
+    root_ca: other/ca.pem
+YAML
+printf 'alice-pw\n' | "$T" user add --store store.sqlite alice@corp.test >/dev/null
+
+for s in fe1.corp.test:$FE1:5061 edge.corp.test:$EDGE:5062; do
+    IFS=: read -r fqdn addr port <<<"$s"
+    "$T" serve --topology topology.yaml --server "$fqdn" --log-level debug >"$fqdn.log" 2>&1 &
+    BG_PIDS+=($!)
+    sip_wait_listen "$addr" "$port" || { not_ok "$fqdn starts"; sed 's/^/#   /' "$fqdn.log"; exit 1; }
+done
+
+# alice registers at fe1 (through a verifying TLS tunnel) and answers.
+TUN=$(free_port)
+start_bg tunnel socat "TCP-LISTEN:$TUN,bind=127.0.0.1,reuseaddr,fork" \
+    "OPENSSL:$FE1:5061,cafile=$TMP/ca/ca.pem,verify=1,commonname=fe1.corp.test,snihost=fe1.corp.test"
+sip_wait_listen 127.0.0.1 "$TUN"
+timeout 30 sipp 127.0.0.1:"$TUN" -t t1 -m 1 -i 127.0.0.1 -p "$(free_port)" \
+    -sf "$SIPP_DIR/callee.xml" -s alice -au alice -ap alice-pw -oocsf "$SIPP_DIR/uas_message.xml" \
+    -d 6000 -timeout 15 -timeout_error -nostdin -nd -trace_msg -message_file "$TMP/alice.msg" \
+    >"$TMP/alice.out" 2>&1 &
+ALICE=$!
+BG_PIDS+=("$ALICE")
+for _ in $(seq 1 50); do grep -q "alice@corp.test: 1 binding" fe1.corp.test.log && break; sleep 0.1; done
+
+msg() { # FROM-DOMAIN
+    printf 'MESSAGE sip:alice@corp.test SIP/2.0\\r\\nVia: SIP/2.0/TLS 127.0.0.71:5062;branch=z9hG4bK-p{n}\\r\\nMax-Forwards: 70\\r\\nFrom: <sip:bob@%s>;tag=p{n}\\r\\nTo: <sip:alice@corp.test>\\r\\nCall-ID: p{n}@partner\\r\\nCSeq: 1 MESSAGE\\r\\nContent-Length: 2\\r\\n\\r\\nhi' "$1"
+}
+partner() { # CERT STEPS...
+    local cert=$1
+    shift
+    python3 "$PEERS/sip_tls_client.py" --host "$EDGE" --port 5062 --ca ca/ca.pem \
+        --name edge.corp.test --cert "$cert.pem" --key "$cert.key" "$@"
+}
+
+expect_exit 0 "partner's edge: MESSAGE bob@partner.test -> alice@corp.test gets alice's 200" -- \
+    partner partner-edge "send:$(msg partner.test)" 'expect:^SIP/2.0 200 '
+expect_grep "is the edge edge.partner.test of partner partner" edge.corp.test.log \
+    "the edge logs which partner connected"
+expect_exit 0 "partner's edge speaking for a domain not its own: 403" -- \
+    partner partner-edge "send:$(msg evil.test)" 'expect:^SIP/2.0 403 '
+expect_exit 0 "partner's CA certificate for the other partner's edge: no SIP answer" -- \
+    partner partner-claims-other "send:$(msg other.test)" nosip:2
+expect_exit 0 "other partner's CA certificate claiming partner's edge: no SIP answer" -- \
+    partner other-claims-partner "send:$(msg partner.test)" nosip:2
+expect_exit 0 "our own enterprise certificate on the partner side: no SIP answer" -- \
+    partner fe1 "send:$(msg partner.test)" nosip:2
+sleep 0.3
+expect_grep "verdict=refused: certificate from partner partner's CA names DNS:edge.other.test, not its edge edge.partner.test" \
+    edge.corp.test.log "the log names the partner whose CA was misused"
+expect_grep "verdict=refused: certificate from partner other's CA names DNS:edge.partner.test, not its edge edge.other.test" \
+    edge.corp.test.log "a partner root vouches for that partner's edge only"
+expect_grep 'cert="CN=fe1.corp.test".*verdict=refused: issuer not trusted: CN=Corp Enterprise CA' \
+    edge.corp.test.log "our CA is not trusted on the partner side"
+wait "$ALICE"
