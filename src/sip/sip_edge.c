@@ -45,6 +45,30 @@ static int make_partner_tls(struct sip_server *srv, const struct topology *topo,
     return 0;
 }
 
+/* Towards each partner: our certificate, and nothing but its root. */
+static int make_partner_clients(struct sip_server *srv, const struct topology *topo, tn_err *err)
+{
+    srv->partner_client_tls = calloc(topo->n_partners, sizeof *srv->partner_client_tls);
+    if (srv->partner_client_tls == NULL)
+        return tn_errf(err, "out of memory");
+    for (size_t i = 0; i < topo->n_partners; i++) {
+        tls_config *cfg = tls_config_new(TLS_SIDE_CLIENT, err);
+        tls_trust *trust = cfg ? tls_trust_new(topo->partners[i].name,
+                                               topo->partners[i].root_ca.path, NULL, 0, err)
+                               : NULL;
+        if (trust == NULL ||
+            tls_config_add_identity(cfg, srv->cfg.cert_file, srv->cfg.key_file, err) < 0) {
+            tls_config_free(cfg);
+            tls_trust_free(trust);
+            return -1;
+        }
+        /* The trust store lives as long as the configuration. */
+        tls_config_own_trust(cfg, trust);
+        srv->partner_client_tls[i] = cfg;
+    }
+    return 0;
+}
+
 int sip_edge_init(struct sip_server *srv, tn_err *err)
 {
     const struct topology *topo = sip_server_topology(srv);
@@ -52,7 +76,8 @@ int sip_edge_init(struct sip_server *srv, tn_err *err)
     if (me == NULL || !(me->roles & TOPO_ROLE_EDGE) || !me->federation_listen.set ||
         topo->n_partners == 0)
         return 0;
-    if (load_partner_roots(srv, topo, err) < 0 || make_partner_tls(srv, topo, err) < 0)
+    if (load_partner_roots(srv, topo, err) < 0 || make_partner_tls(srv, topo, err) < 0 ||
+        make_partner_clients(srv, topo, err) < 0)
         return -1;
     int index = worker_group_add_listener(&srv->group, me->federation_listen.text, srv->fed_tls,
                                           err);
@@ -66,9 +91,13 @@ int sip_edge_init(struct sip_server *srv, tn_err *err)
 
 void sip_edge_free(struct sip_server *srv)
 {
-    for (size_t i = 0; i < srv->n_partner_roots; i++)
+    for (size_t i = 0; i < srv->n_partner_roots; i++) {
         X509_free(srv->partner_roots[i]);
+        if (srv->partner_client_tls != NULL)
+            tls_config_free(srv->partner_client_tls[i]);
+    }
     free(srv->partner_roots);
+    free(srv->partner_client_tls);
     tls_config_free(srv->fed_tls);
     tls_trust_free(srv->fed_trust);
 }
@@ -96,6 +125,29 @@ static const struct topo_partner *match_partner(struct sip_server *srv, X509 *le
     return NULL;
 }
 
+static int note_partner(struct conn *c, const struct topo_partner *p)
+{
+    struct sip_conn *sc = c->proto ? c->proto : calloc(1, sizeof *sc);
+    if (sc == NULL || (sc->partner = strdup(p->name)) == NULL) {
+        if (c->proto == NULL)
+            free(sc);
+        conn_close(c, "out of memory");
+        return -1;
+    }
+    c->proto = sc;
+    return 0;
+}
+
+void sip_edge_connected(struct sip_server *srv, struct conn *c)
+{
+    const struct topo_partner *p = sip_edge_partner_named(srv, c->expect_name);
+    if (p == NULL || note_partner(c, p) < 0)
+        return;
+    sip_peers_attach(&srv->peers, p->edge, c->id, true);
+    tn_log(TN_LOG_INFO, "edge", "peer=%s connected to partner %s's edge %s", c->peer, p->name,
+           p->edge);
+}
+
 void sip_edge_identify(struct sip_server *srv, struct conn *c)
 {
     tls_conn *tls = conn_tls(c);
@@ -108,14 +160,10 @@ void sip_edge_identify(struct sip_server *srv, struct conn *c)
         conn_close(c, NULL);
         return;
     }
-    struct sip_conn *sc = c->proto ? c->proto : calloc(1, sizeof *sc);
-    if (sc == NULL || (sc->partner = strdup(p->name)) == NULL) {
-        if (c->proto == NULL)
-            free(sc);
-        conn_close(c, "out of memory");
+    if (note_partner(c, p) < 0)
         return;
-    }
-    c->proto = sc;
+    /* Either side's connection serves both directions. */
+    sip_peers_attach(&srv->peers, p->edge, c->id, true);
     tn_log(TN_LOG_INFO, "edge", "peer=%s is the edge %s of partner %s", c->peer, p->edge,
            p->name);
 }
@@ -130,4 +178,37 @@ const struct topo_partner *sip_conn_partner(const struct sip_server *srv, const 
         if (strcmp(topo->partners[i].name, sc->partner) == 0)
             return &topo->partners[i];
     return NULL; /* the partner left the topology (SIGHUP) */
+}
+
+const struct topo_partner *sip_edge_partner_named(const struct sip_server *srv, const char *fqdn)
+{
+    const struct topology *topo = sip_server_topology(srv);
+    return fqdn != NULL ? topology_find_partner_by_edge(topo, fqdn) : NULL;
+}
+
+uint64_t sip_edge_partner_conn(struct sip_worker *sw, const struct topo_partner *partner)
+{
+    struct sip_server *srv = sw->srv;
+    const struct topology *topo = sip_server_topology(srv);
+    size_t i = (size_t)(partner - topo->partners);
+    if (srv->fed_listener == 0 || i >= srv->n_partner_roots || !partner->edge_address.is_ip)
+        return 0;
+    uint64_t id = 0;
+    enum sip_peer_state st = sip_peers_lookup(&srv->peers, partner->edge,
+                                              ev_now_ms(sw->w->loop), &id);
+    if (st != PEER_MUST_CONNECT)
+        return st == PEER_CONNECTED ? id : 0;
+    tn_err err;
+    struct tls_expect expect = {.name = partner->edge, .rules = TLS_NAME_EXACT,
+                                .role = TLS_PEER_SERVER};
+    struct conn *c = conn_connect(sw->w, (const struct sockaddr *)&partner->edge_address.sa,
+                                  partner->edge_address.sa_len, srv->partner_client_tls[i],
+                                  &expect, &srv->handler, &srv->group.limits, &err);
+    if (c == NULL) {
+        tn_log(TN_LOG_WARN, "edge", "cannot connect to partner %s's edge %s: %s", partner->name,
+               partner->edge_address.text, err.msg);
+        return 0;
+    }
+    sip_peers_attach(&srv->peers, partner->edge, c->id, false);
+    return c->id;
 }

@@ -20,4 +20,8 @@ void sip_edge_free(struct sip_server *srv);
  * log why not and close it. */
 void sip_edge_identify(struct sip_server *srv, struct conn *c);
 
+/* Our connection to a partner's edge is up (verified against that
+ * partner's root and edge name): note the partner, reuse the connection. */
+void sip_edge_connected(struct sip_server *srv, struct conn *c);
+
 #endif

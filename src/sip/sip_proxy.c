@@ -87,6 +87,29 @@ static bool route_to_pool(struct sip_worker *sw, struct conn *c, const struct si
     return false;
 }
 
+/* A federated domain: an edge sends it to the partner's edge; any other
+ * server to one of our edges. */
+static bool route_to_partner(struct sip_worker *sw, struct conn *c, const struct sip_msg *req,
+                             const struct topo_partner *partner, struct route *r)
+{
+    if (sw->srv->fed_listener != 0) {
+        r->conn = sip_edge_partner_conn(sw, partner);
+    } else {
+        const struct topology *topo = sip_server_topology(sw->srv);
+        for (size_t i = 0; i < topo->n_servers && r->conn == 0; i++) {
+            const struct topo_server *s = &topo->servers[(sw->next_txn + i) % topo->n_servers];
+            if ((s->roles & TOPO_ROLE_EDGE) && s->sip_listen.set)
+                r->conn = sip_server_peer_conn(sw, s);
+        }
+    }
+    if (r->conn != 0)
+        return true;
+    tn_log(TN_LOG_WARN, "sip", "no way to partner %s: %s", partner->name,
+           sw->srv->fed_listener ? "its edge is unreachable" : "no edge server is reachable");
+    sip_reply(sw, c, req, 503, "Service Unavailable - the partner is unreachable", NULL);
+    return false;
+}
+
 /* A local user's request target: the best current binding with a flow. */
 static bool route_to_user(struct sip_worker *sw, struct conn *c, const struct sip_msg *req,
                           const struct sip_uri *u, struct route *r)
@@ -142,7 +165,7 @@ static bool route_request(struct sip_worker *sw, struct conn *c, const struct si
         return false;
     }
     /* Another server of the topology (its Record-Route, in a dialog). */
-    char host[256];
+    char host[256] = "";
     const struct topo_server *peer = NULL;
     if (!sip_server_is_us(srv, target) && sip_str_copy(host, sizeof host, target->host) == 0)
         peer = topology_find_server(sip_server_topology(srv), host);
@@ -153,6 +176,10 @@ static bool route_request(struct sip_worker *sw, struct conn *c, const struct si
         sip_reply(sw, c, req, 503, "Service Unavailable - next server unreachable", NULL);
         return false;
     }
+    const struct topo_partner *partner =
+        host[0] ? topology_find_partner_by_domain(sip_server_topology(srv), host) : NULL;
+    if (partner != NULL && !sip_server_is_local_domain(srv, target->host))
+        return route_to_partner(sw, c, req, partner, r);
     if (sip_server_is_local_domain(srv, target->host) && target->user.len > 0)
         return route_to_user(sw, c, req, target, r);
     if (sip_server_is_us(srv, target) || sip_server_is_local_domain(srv, target->host)) {

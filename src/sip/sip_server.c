@@ -96,6 +96,10 @@ static void on_secure(struct conn *c, void *ctx)
         sip_edge_identify(srv, c);
         return;
     }
+    if (c->outgoing && sip_edge_partner_named(srv, c->expect_name) != NULL) {
+        sip_edge_connected(srv, c); /* the handshake proved it is their edge */
+        return;
+    }
     X509 *peer = tls_conn_peer_cert(conn_tls(c));
     if (peer == NULL || !tls_conn_peer_trusted(conn_tls(c)) ||
         !(X509_get_extended_key_usage(peer) & XKU_SSL_SERVER))

@@ -38,6 +38,7 @@ struct sip_server {
     tls_trust *fed_trust;
     tls_config *fed_tls;
     X509 **partner_roots;     /* one per topology partner, same order */
+    tls_config **partner_client_tls; /* our certificate, only their root */
     size_t n_partner_roots;
     struct conn_handler handler;
     char sent_by[300];   /* our Via sent-by: "fe1.corp.test:5061" */
@@ -94,6 +95,15 @@ struct sip_conn {
     char *partner;                /* name of the federation partner whose edge
                                      is at the other end, or NULL */
 };
+
+struct topo_partner;
+
+/* sip_edge.c: a connection to the edge of partner (open, opening, or 0
+ * while backing off); only that partner's root can vouch for it. */
+uint64_t sip_edge_partner_conn(struct sip_worker *sw, const struct topo_partner *partner);
+/* Is fqdn the edge of a partner (then the partner), or NULL. */
+const struct topo_partner *sip_edge_partner_named(const struct sip_server *srv,
+                                                  const char *fqdn);
 
 /* The federation partner whose edge is at the other end of c, or NULL. */
 const struct topo_partner *sip_conn_partner(const struct sip_server *srv, const struct conn *c);

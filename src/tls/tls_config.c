@@ -36,6 +36,8 @@ void tls_config_free(tls_config *cfg)
         X509_free(cfg->ids[i].leaf);
     }
     SSL_CTX_free(cfg->ctx);
+    if (cfg->owns_trust)
+        tls_trust_free(cfg->trust);
     free(cfg);
 }
 
@@ -93,6 +95,12 @@ int tls_config_add_identity(tls_config *cfg, const char *cert_file, const char *
 void tls_config_set_trust(tls_config *cfg, tls_trust *trust)
 {
     cfg->trust = trust;
+}
+
+void tls_config_own_trust(tls_config *cfg, tls_trust *trust)
+{
+    cfg->trust = trust;
+    cfg->owns_trust = true;
 }
 
 void tls_config_set_client_auth(tls_config *cfg, enum tls_client_auth mode)

@@ -44,6 +44,8 @@ int tls_config_add_identity(tls_config *cfg, const char *cert_file, const char *
 
 /* The store that peers are verified against (borrowed, must outlive cfg). */
 void tls_config_set_trust(tls_config *cfg, tls_trust *trust);
+/* The same, but cfg owns the store and frees it with itself. */
+void tls_config_own_trust(tls_config *cfg, tls_trust *trust);
 void tls_config_set_client_auth(tls_config *cfg, enum tls_client_auth mode);
 
 /* Start TLS on a connected socket fd (not closed by tls_conn_free).  A

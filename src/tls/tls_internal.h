@@ -19,6 +19,7 @@ struct tls_config {
     struct tls_identity ids[TLS_MAX_IDENTITIES];
     size_t n_ids;
     tls_trust *trust;
+    bool owns_trust;
     enum tls_client_auth client_auth;
 };
 
