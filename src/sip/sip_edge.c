@@ -84,6 +84,7 @@ int sip_edge_init(struct sip_server *srv, tn_err *err)
     if (index < 0)
         return -1;
     srv->fed_listener = (unsigned)index;
+    srv->fed_port = me->federation_listen.port;
     tn_log(TN_LOG_INFO, "edge", "partner edges connect on %s (mutual TLS, %zu partners)",
            me->federation_listen.text, topo->n_partners);
     return 0;

@@ -59,6 +59,7 @@ struct route {
     uint64_t conn;          /* where it goes, 0 when answered here */
     sip_str target;         /* the URI that decided */
     bool dialog_forming;
+    bool to_partner;        /* out of the organisation: hide its insides */
 };
 
 /* Our own pool, and the home pool of aor (ours when the topology does not
@@ -94,6 +95,7 @@ static bool route_to_partner(struct sip_worker *sw, struct conn *c, const struct
 {
     if (sw->srv->fed_listener != 0) {
         r->conn = sip_edge_partner_conn(sw, partner);
+        r->to_partner = true;
     } else {
         const struct topology *topo = sip_server_topology(sw->srv);
         for (size_t i = 0; i < topo->n_servers && r->conn == 0; i++) {
@@ -178,6 +180,8 @@ static bool route_request(struct sip_worker *sw, struct conn *c, const struct si
     }
     const struct topo_partner *partner =
         host[0] ? topology_find_partner_by_domain(sip_server_topology(srv), host) : NULL;
+    if (partner == NULL && host[0])
+        partner = sip_edge_partner_named(srv, host); /* its Record-Route, in a dialog */
     if (partner != NULL && !sip_server_is_local_domain(srv, target->host))
         return route_to_partner(sw, c, req, partner, r);
     if (sip_server_is_local_domain(srv, target->host) && target->user.len > 0)
@@ -279,21 +283,31 @@ static void forward(struct sip_worker *sw, struct conn *c, const struct sip_msg 
                     size_t pop, const struct route *r, uint32_t loop)
 {
     char rr[400];
-    tn_snprintf(rr, sizeof rr, "<sip:%s;transport=tls;lr>", sw->srv->sent_by);
-    static const enum sip_hdr_id drop[] = {SIP_HDR_PROXY_AUTHORIZATION};
+    /* Towards a partner, our Record-Route names the partner side, and our
+     * Vias and Record-Routes (internal names and addresses) stay inside:
+     * responses get the Vias back from the transaction, in-dialog requests
+     * find their way by the contacts we remember. */
+    static const enum sip_hdr_id drop_inside[] = {SIP_HDR_PROXY_AUTHORIZATION};
+    static const enum sip_hdr_id drop_outside[] = {SIP_HDR_PROXY_AUTHORIZATION, SIP_HDR_VIA,
+                                                   SIP_HDR_RECORD_ROUTE};
+    if (r->to_partner)
+        tn_snprintf(rr, sizeof rr, "<sip:%s:%d;transport=tls;lr>", sw->srv->cfg.fqdn,
+                    sw->srv->fed_port);
+    else
+        tn_snprintf(rr, sizeof rr, "<sip:%s;transport=tls;lr>", sw->srv->sent_by);
     struct sip_forward_edit e = {
         .record_route = r->dialog_forming ? rr : NULL,
         .drop_routes = pop,
         /* Our users' credentials stop here: they are for this realm. */
-        .drop_ids = drop,
-        .ndrop_ids = 1,
+        .drop_ids = r->to_partner ? drop_outside : drop_inside,
+        .ndrop_ids = r->to_partner ? 3 : 1,
     };
-    if (r->dialog_forming)
+    if (r->dialog_forming || r->to_partner)
         remember_sender(sw, c, req);
     if (req->method == SIP_ACK)
         forward_stateless(sw, req, r->conn, &e, loop);
     else
-        sip_txn_forward(sw, c, req, r->conn, &e, loop);
+        sip_txn_forward(sw, c, req, r->conn, &e, loop, r->to_partner);
 }
 
 void sip_proxy_request(struct sip_worker *sw, struct conn *c, const struct sip_msg *req)

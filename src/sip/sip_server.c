@@ -58,7 +58,9 @@ bool sip_server_is_us(const struct sip_server *srv, const struct sip_uri *u)
 {
     bool host = sip_str_caseeq(u->host, sip_str_cstr(srv->cfg.fqdn)) ||
                 sip_str_caseeq(u->host, sip_str_cstr(srv->listen_host));
-    return host && (u->port == 0 || u->port == srv->port);
+    /* An edge is also us on its partner side (its Record-Route there). */
+    return host && (u->port == 0 || u->port == srv->port ||
+                    (srv->fed_listener != 0 && u->port == srv->fed_port));
 }
 
 const struct topology *sip_server_topology(const struct sip_server *srv)

@@ -35,6 +35,7 @@ struct sip_server {
     /* Edge: the listener for partners' edges, their roots and the trust
      * store made of them (fed_listener 0: not an edge). */
     unsigned fed_listener;
+    int fed_port;
     tls_trust *fed_trust;
     tls_config *fed_tls;
     X509 **partner_roots;     /* one per topology partner, same order */
@@ -55,6 +56,7 @@ struct sip_worker {
     uint64_t ack_timer_serial;
     struct ha1_cache ha1s;    /* digest HA1s, per worker: no shared lock */
     struct sip_msg msg;       /* parse scratch (large: not on the stack) */
+    struct sip_msg msg2;      /* a second one, when two messages meet */
     char out[SIP_OUT_MAX];    /* build scratch */
 };
 

@@ -21,6 +21,7 @@ struct proxy_txn {
     uint64_t in_conn, out_conn;
     enum sip_method method;
     bool final_sent;
+    bool hide_vias; /* the request went to a partner with our Via only */
     ev_timer_id timer;
     char *orig;    /* the request as received (to answer it) */
     size_t orig_len;
@@ -177,10 +178,13 @@ static struct proxy_txn *txn_new(struct sip_worker *sw, struct conn *in, const s
 }
 
 void sip_txn_forward(struct sip_worker *sw, struct conn *in, const struct sip_msg *req,
-                     uint64_t out_conn, struct sip_forward_edit *e, uint32_t loop_hash)
+                     uint64_t out_conn, struct sip_forward_edit *e, uint32_t loop_hash,
+                     bool hide_vias)
 {
     char via[400];
     struct proxy_txn *t = txn_new(sw, in, req, out_conn);
+    if (t != NULL)
+        t->hide_vias = hide_vias;
     if (t == NULL || sip_txn_via(sw, t->id, loop_hash, via, sizeof via) < 0) {
         sip_reply(sw, in, req, 500, "Server Internal Error - out of memory", NULL);
         if (t != NULL)
@@ -279,6 +283,45 @@ static void remember_contact(struct sip_worker *sw, const struct sip_msg *resp, 
         sip_location_alias(&sw->srv->loc, na.uri_text.p, na.uri_text.len, conn_id);
 }
 
+/* A partner's response to a request we sent with our Via only: its status
+ * line, the Vias of the request as we received it, and its other headers
+ * and body as they came. */
+static int restore_vias(struct proxy_txn *t, const struct sip_msg *resp, char *out, size_t len)
+{
+    struct sip_msg *orig = &t->sw->msg2;
+    struct sip_parse_error perr;
+    if (sip_parse(orig, t->orig, t->orig_len, &perr) < 0)
+        return -1;
+    size_t n = 0;
+    if (resp->start_line_end > len)
+        return -1;
+    memcpy(out, resp->buf, resp->start_line_end);
+    n = resp->start_line_end;
+    out[n] = '\0';
+    for (const struct sip_header *h = sip_msg_first(orig, SIP_HDR_VIA); h; h = sip_msg_next(orig, h))
+        if (tn_appendf(out, len, "Via: %.*s\r\n", (int)h->value.len, h->value.p) < 0)
+            return -1;
+    n = strlen(out);
+    size_t last_line = (size_t)-1;
+    for (size_t i = 0; i < resp->nhdrs; i++) {
+        const struct sip_header *h = &resp->hdrs[i];
+        /* Values split from one line share it: copy each line once. */
+        if (h->id == SIP_HDR_VIA || h->line_start == last_line)
+            continue;
+        last_line = h->line_start;
+        size_t l = h->line_end - h->line_start;
+        if (n + l >= len)
+            return -1;
+        memcpy(out + n, resp->buf + h->line_start, l);
+        n += l;
+    }
+    size_t rest = resp->len - (resp->body_offset - 2); /* blank line and body */
+    if (n + rest > len)
+        return -1;
+    memcpy(out + n, resp->buf + resp->body_offset - 2, rest);
+    return (int)(n + rest);
+}
+
 static void ack_downstream(struct proxy_txn *t, const struct sip_msg *resp)
 {
     char out[8192];
@@ -301,7 +344,8 @@ static void handle_response(struct sip_worker *sw, struct conn *from, const stru
         return;
     if (t->method == SIP_INVITE && resp->status < 300 && from != NULL)
         remember_contact(sw, resp, from->id);
-    int n = sip_build_forward_response(sw->out, sizeof sw->out, resp, NULL);
+    int n = t->hide_vias ? restore_vias(t, resp, sw->out, sizeof sw->out)
+                         : sip_build_forward_response(sw->out, sizeof sw->out, resp, NULL);
     if (n > 0)
         worker_send(&sw->srv->group, t->in_conn, sw->out, (size_t)n);
     if (resp->status < 200)

@@ -21,9 +21,12 @@ struct proxy_txn;
 
 /* Forward req (already authorised and routed) to out_conn as a new
  * transaction; fwd_edit has everything but the Via, which this adds.
+ * hide_vias (towards a partner): the request leaves with our Via only and
+ * responses get the original Vias back from the transaction.
  * Answers the sender itself when the forward cannot be made. */
 void sip_txn_forward(struct sip_worker *sw, struct conn *in, const struct sip_msg *req,
-                     uint64_t out_conn, struct sip_forward_edit *fwd_edit, uint32_t loop_hash);
+                     uint64_t out_conn, struct sip_forward_edit *fwd_edit, uint32_t loop_hash,
+                     bool hide_vias);
 
 /* CANCEL from upstream: 200 and cancel downstream, or 481. */
 void sip_txn_cancel(struct sip_worker *sw, struct conn *in, const struct sip_msg *cancel);

@@ -125,6 +125,16 @@ LAST_OUT="$TMP/bob.msg"
 if [ "$rc" -eq 0 ]; then ok "bob got alice's MESSAGE at fe.partner.test"
 else not_ok "bob got alice's MESSAGE at fe.partner.test" "sipp exit $rc"; fi
 LAST_OUT="$TMP/last.out"
+# The MESSAGE as bob received it, up to its blank line.
+awk '/^MESSAGE sip:bob@partner.test/ {on=1} on && /^\r?$/ {exit} on' "$TMP/bob.msg" >"$TMP/bob_got.txt"
+if ! [ -s "$TMP/bob_got.txt" ] || grep -q "fe1\.corp\.test\|$C_FE\|127\.0\.0\.1:" "$TMP/bob_got.txt"; then
+    not_ok "corp's internal Vias (fe1, its address, alice's own) stayed inside corp"
+    sed 's/^/#   /' "$TMP/bob_got.txt" | head -30
+else
+    ok "corp's internal Vias (fe1, its address, alice's own) stayed inside corp"
+fi
+expect_grep "^Via: SIP/2.0/TLS edge.corp.test:5061;branch=z9hG4bK-tn" "$TMP/bob_got.txt" \
+    "bob sees corp's edge as the only corp hop"
 expect_grep "connected to partner partner's edge edge.partner.test" edge.corp.test.log \
     "corp's edge verified partner's edge against partner's root"
 expect_grep "is the edge edge.corp.test of partner corp" edge.partner.test.log \
