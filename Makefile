@@ -34,7 +34,7 @@ TOOL_SRC := $(sort $(wildcard tests/tools/*.c))
 TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tests/%)
 
 DEB_PKGS := gcc make pkg-config libssl-dev openssl libcmocka-dev python3 ca-certificates \
-            libyaml-dev libsqlite3-dev sip-tester socat sipsak baresip linphone-cli iproute2
+            libyaml-dev libsqlite3-dev sip-tester socat sipsak baresip linphone-cli iproute2 kamailio kamailio-tls-modules
 
 .PHONY: all deps build check run clean asan
 all: deps

@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
@@ -64,6 +65,7 @@ static void finish_close(struct conn *c)
     free(c->rbuf);
     free(c->wbuf);
     free(c->expect_name);
+    free(c->verdict);
     free(c);
 }
 
@@ -82,9 +84,22 @@ void conn_close(struct conn *c, const char *reason)
 
 static void log_handshake(struct conn *c)
 {
-    char line[1200];
-    tls_conn_describe(c->tls, c->peer, line, sizeof line);
+    char line[1400];
+    tls_conn_describe_as(c->tls, c->peer, c->verdict, line, sizeof line);
     tn_log(TN_LOG_INFO, "tls", "%s", line);
+    free(c->verdict);
+    c->verdict = NULL;
+}
+
+void conn_set_verdict(struct conn *c, const char *fmt, ...)
+{
+    char text[600];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    free(c->verdict);
+    c->verdict = strdup(text);
 }
 
 static void on_handshake_timeout(ev_loop *loop, void *ctx)
@@ -442,22 +457,25 @@ static void continue_handshake(struct conn *c)
     ev_timer_cancel(c->worker->loop, c->handshake_timer);
     c->handshake_timer = 0;
     c->want_write = false;
-    log_handshake(c);
     if (io != TLS_IO_OK) {
+        log_handshake(c);
         conn_close(c, NULL);
         return;
     }
     c->state = CONN_OPEN;
-    /* Decided and logged: keep only the verdict itself. */
-    tls_conn_release_diagnostics(c->tls);
-    flush(c); /* what an outgoing connection queued while connecting */
-    if (c->state == CONN_CLOSED)
-        return;
+    /* The protocol decides who the verified peer is first, so the one log
+     * line carries the final verdict. */
     if (c->handler->on_secure != NULL) {
         c->busy++;
         c->handler->on_secure(c, c->handler->ctx);
         c->busy--;
     }
+    log_handshake(c);
+    if (c->state == CONN_CLOSED)
+        return;
+    /* Decided and logged: keep only the verdict itself. */
+    tls_conn_release_diagnostics(c->tls);
+    flush(c); /* what an outgoing connection queued while connecting */
 }
 
 static void on_io(ev_loop *loop, int fd, unsigned events, void *ctx)

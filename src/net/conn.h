@@ -65,6 +65,7 @@ struct conn {
     tls_config *client_cfg;    /* outgoing: the handshake starts on connect */
     struct tls_expect expect;  /* outgoing: who the peer must be */
     char *expect_name;         /* outgoing: owned copy of expect.name */
+    char *verdict;             /* set by on_secure for the log line, then freed */
 };
 
 /* Take over an accepted socket (its connection slot already counted);
@@ -91,6 +92,10 @@ int conn_send(struct conn *c, const void *buf, size_t len);
 
 /* Upgrade a plaintext connection: drop buffered input, start TLS. */
 int conn_start_tls(struct conn *c, tls_config *cfg);
+
+/* From on_secure: the final verdict on the peer for the connection's one
+ * log line ("trusted: peer is server fe2...", "refused: ..."). */
+void conn_set_verdict(struct conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Close now (flushing is best effort); reason goes to the log. */
 void conn_close(struct conn *c, const char *reason);

@@ -145,8 +145,8 @@ void sip_edge_connected(struct sip_server *srv, struct conn *c)
     if (p == NULL || note_partner(c, p) < 0)
         return;
     sip_peers_attach(&srv->peers, p->edge, c->id, true);
-    tn_log(TN_LOG_INFO, "edge", "peer=%s connected to partner %s's edge %s", c->peer, p->name,
-           p->edge);
+    conn_set_verdict(c, "trusted: connected to partner %s's edge %s (its root only)", p->name,
+                     p->edge);
 }
 
 void sip_edge_identify(struct sip_server *srv, struct conn *c)
@@ -157,7 +157,7 @@ void sip_edge_identify(struct sip_server *srv, struct conn *c)
     const struct topo_partner *p =
         leaf ? match_partner(srv, leaf, tls_conn_verified_chain(tls), why, sizeof why) : NULL;
     if (p == NULL) {
-        tn_log(TN_LOG_INFO, "edge", "peer=%s verdict=refused: %s", c->peer, why);
+        conn_set_verdict(c, "refused: %s", why);
         conn_close(c, NULL);
         return;
     }
@@ -165,8 +165,7 @@ void sip_edge_identify(struct sip_server *srv, struct conn *c)
         return;
     /* Either side's connection serves both directions. */
     sip_peers_attach(&srv->peers, p->edge, c->id, true);
-    tn_log(TN_LOG_INFO, "edge", "peer=%s is the edge %s of partner %s", c->peer, p->edge,
-           p->name);
+    conn_set_verdict(c, "trusted: peer is the edge %s of partner %s", p->edge, p->name);
 }
 
 const struct topo_partner *sip_conn_partner(const struct sip_server *srv, const struct conn *c)

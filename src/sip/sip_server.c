@@ -103,17 +103,20 @@ static void on_secure(struct conn *c, void *ctx)
         return;
     }
     X509 *peer = tls_conn_peer_cert(conn_tls(c));
-    if (peer == NULL || !tls_conn_peer_trusted(conn_tls(c)) ||
-        !(X509_get_extended_key_usage(peer) & XKU_SSL_SERVER))
+    if (peer == NULL || !tls_conn_peer_trusted(conn_tls(c)))
         return;
+    if (!(X509_get_extended_key_usage(peer) & XKU_SSL_SERVER)) {
+        conn_set_verdict(c, "accepted: a user with a client-only certificate (digest still "
+                            "required)");
+        return;
+    }
     /* We called it: the handshake checked it is the server we wanted. */
     const char *fqdn = c->outgoing ? c->expect_name
                                    : topology_server_named(sip_server_topology(srv), peer);
     if (fqdn == NULL) {
         char names[256];
         x509_text_sans(peer, names, sizeof names);
-        tn_log(TN_LOG_INFO, "tls", "peer=%s verdict=refused: %s is not a server in the topology",
-               c->peer, names);
+        conn_set_verdict(c, "refused: %s is not a server in the topology", names);
         conn_close(c, NULL);
         return;
     }
@@ -125,8 +128,7 @@ static void on_secure(struct conn *c, void *ctx)
     }
     c->proto = sc;
     sip_peers_attach(&srv->peers, fqdn, c->id, true);
-    tn_log(TN_LOG_INFO, "tls", "peer=%s is server %s of the topology (mutual TLS)", c->peer,
-           fqdn);
+    conn_set_verdict(c, "trusted: peer is server %s of the topology (mutual TLS)", fqdn);
 }
 
 uint64_t sip_server_peer_conn(struct sip_worker *sw, const struct topo_server *s)

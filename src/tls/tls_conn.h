@@ -99,5 +99,10 @@ void tls_conn_release_diagnostics(tls_conn *conn);
 /* The one log line for this connection: peer address, TLS version,
  * cipher, peer certificate and verdict with its reason. */
 void tls_conn_describe(const tls_conn *conn, const char *peer_addr, char *buf, size_t len);
+/* The same with the final verdict decided above TLS (who the verified peer
+ * is, or why it is refused), e.g. "refused: DNS:fe9.corp.example is not a
+ * server in the topology"; NULL keeps the TLS verdict. */
+void tls_conn_describe_as(const tls_conn *conn, const char *peer_addr, const char *verdict,
+                          char *buf, size_t len);
 
 #endif

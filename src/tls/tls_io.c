@@ -268,6 +268,12 @@ static void describe_peer_cert(const tls_conn *conn, char *buf, size_t len)
 
 void tls_conn_describe(const tls_conn *conn, const char *peer_addr, char *buf, size_t len)
 {
+    tls_conn_describe_as(conn, peer_addr, NULL, buf, len);
+}
+
+void tls_conn_describe_as(const tls_conn *conn, const char *peer_addr, const char *final,
+                          char *buf, size_t len)
+{
     char cert[560];
     describe_peer_cert(conn, cert, sizeof cert);
     const struct tls_verdict *v = tls_conn_verdict(conn);
@@ -285,8 +291,9 @@ void tls_conn_describe(const tls_conn *conn, const char *peer_addr, char *buf, s
         verdict = "accepted";
         reason = "no client certificate";
     }
-    tn_snprintf(buf, len, "peer=%s tls=%s cipher=%s group=%s cert=%s verdict=%s: %s",
-                peer_addr, up ? tls_conn_version(conn) : "-",
-                up ? tls_conn_cipher(conn) : "-", up ? tls_conn_group(conn) : "-", cert,
-                verdict, reason);
+    char decided[TLS_REASON_MAX + 16];
+    tn_snprintf(decided, sizeof decided, "%s: %s", verdict, reason);
+    tn_snprintf(buf, len, "peer=%s tls=%s cipher=%s group=%s cert=%s verdict=%s", peer_addr,
+                up ? tls_conn_version(conn) : "-", up ? tls_conn_cipher(conn) : "-",
+                up ? tls_conn_group(conn) : "-", cert, up && final ? final : decided);
 }

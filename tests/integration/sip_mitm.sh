@@ -137,4 +137,4 @@ inbound expired expired nosip:2 "verdict=refused: expired on 2021-01-01"
 inbound not-in-topology not-in-topology nosip:2 \
     "verdict=refused: DNS:fe9.corp.test is not a server in the topology"
 inbound client-only client-only 'expect:^SIP/2.0 407 ' \
-    'cert="CN=fe2.corp.test".*verdict=trusted'
+    'cert="CN=fe2.corp.test".*verdict=accepted: a user with a client-only certificate'

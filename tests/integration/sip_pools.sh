@@ -111,7 +111,7 @@ expect_grep "is server fe2.corp.test of the topology \(mutual TLS\)" "$TMP/fe1.c
     "fe1 verified fe2 as a topology server"
 expect_grep "is server fe1.corp.test of the topology \(mutual TLS\)" "$TMP/fe2.corp.test.log" \
     "fe2 verified fe1's client certificate as a topology server"
-expect_grep "peer=$FE2:5061 tls=TLSv1.3 .*verdict=trusted: .*DNS:fe2.corp.test" \
+expect_grep "peer=$FE2:5061 tls=TLSv1.3 .*cert=\"CN=fe2.corp.test\".*verdict=trusted: peer is server fe2.corp.test" \
     "$TMP/fe1.corp.test.log" "fe1's outgoing connection is logged with its verdict"
 
 # A REGISTER at the wrong pool is redirected to the home pool.
