@@ -191,24 +191,8 @@ uint64_t sip_edge_partner_conn(struct sip_worker *sw, const struct topo_partner 
     struct sip_server *srv = sw->srv;
     const struct topology *topo = sip_server_topology(srv);
     size_t i = (size_t)(partner - topo->partners);
-    if (srv->fed_listener == 0 || i >= srv->n_partner_roots || !partner->edge_address.is_ip)
+    if (srv->fed_listener == 0 || i >= srv->n_partner_roots)
         return 0;
-    uint64_t id = 0;
-    enum sip_peer_state st = sip_peers_lookup(&srv->peers, partner->edge,
-                                              ev_now_ms(sw->w->loop), &id);
-    if (st != PEER_MUST_CONNECT)
-        return st == PEER_CONNECTED ? id : 0;
-    tn_err err;
-    struct tls_expect expect = {.name = partner->edge, .rules = TLS_NAME_EXACT,
-                                .role = TLS_PEER_SERVER};
-    struct conn *c = conn_connect(sw->w, (const struct sockaddr *)&partner->edge_address.sa,
-                                  partner->edge_address.sa_len, srv->partner_client_tls[i],
-                                  &expect, &srv->handler, &srv->group.limits, &err);
-    if (c == NULL) {
-        tn_log(TN_LOG_WARN, "edge", "cannot connect to partner %s's edge %s: %s", partner->name,
-               partner->edge_address.text, err.msg);
-        return 0;
-    }
-    sip_peers_attach(&srv->peers, partner->edge, c->id, false);
-    return c->id;
+    return sip_server_connect(sw, partner->edge, &partner->edge_address,
+                              srv->partner_client_tls[i]);
 }

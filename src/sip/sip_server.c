@@ -131,29 +131,32 @@ static void on_secure(struct conn *c, void *ctx)
     conn_set_verdict(c, "trusted: peer is server %s of the topology (mutual TLS)", fqdn);
 }
 
-uint64_t sip_server_peer_conn(struct sip_worker *sw, const struct topo_server *s)
+uint64_t sip_server_connect(struct sip_worker *sw, const char *fqdn,
+                            const struct topo_addr *addr, tls_config *cfg)
 {
     struct sip_server *srv = sw->srv;
     uint64_t id = 0;
-    uint64_t now = ev_now_ms(sw->w->loop);
-    enum sip_peer_state st = sip_peers_lookup(&srv->peers, s->fqdn, now, &id);
+    enum sip_peer_state st = sip_peers_lookup(&srv->peers, fqdn, ev_now_ms(sw->w->loop), &id);
     if (st != PEER_MUST_CONNECT)
         return st == PEER_CONNECTED ? id : 0;
+    if (!addr->is_ip)
+        return 0; /* static addresses only, for now: no DNS lookups */
     tn_err err;
-    struct tls_expect expect = {.name = s->fqdn, .rules = TLS_NAME_EXACT,
-                                .role = TLS_PEER_SERVER};
-    struct conn *c = conn_connect(sw->w, (const struct sockaddr *)&s->sip_listen.sa,
-                                  s->sip_listen.sa_len,
-                                  __atomic_load_n(&srv->client_tls, __ATOMIC_ACQUIRE), &expect,
-                                  &srv->handler,
-                                  &srv->group.limits, &err);
+    struct tls_expect expect = {.name = fqdn, .rules = TLS_NAME_EXACT, .role = TLS_PEER_SERVER};
+    struct conn *c = conn_connect(sw->w, (const struct sockaddr *)&addr->sa, addr->sa_len, cfg,
+                                  &expect, &srv->handler, &srv->group.limits, &err);
     if (c == NULL) {
-        tn_log(TN_LOG_WARN, "sip", "cannot connect to %s (%s): %s", s->fqdn, s->sip_listen.text,
-               err.msg);
+        tn_log(TN_LOG_WARN, "sip", "cannot connect to %s (%s): %s", fqdn, addr->text, err.msg);
         return 0;
     }
-    sip_peers_attach(&srv->peers, s->fqdn, c->id, false);
+    sip_peers_attach(&srv->peers, fqdn, c->id, false);
     return c->id;
+}
+
+uint64_t sip_server_peer_conn(struct sip_worker *sw, const struct topo_server *s)
+{
+    return sip_server_connect(sw, s->fqdn, &s->sip_listen,
+                              __atomic_load_n(&sw->srv->client_tls, __ATOMIC_ACQUIRE));
 }
 
 /* --- one framed message ---------------------------------------------------- */

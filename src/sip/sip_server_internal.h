@@ -118,7 +118,12 @@ const struct topology *sip_server_topology(const struct sip_server *srv);
  * backing off after failures): requests queued on an opening connection
  * leave once the peer is verified. */
 struct topo_server;
+struct topo_addr;
 uint64_t sip_server_peer_conn(struct sip_worker *sw, const struct topo_server *s);
+/* The same for any peer: its verified name, address and TLS configuration
+ * (whose trust store decides which CA may vouch for it). */
+uint64_t sip_server_connect(struct sip_worker *sw, const char *fqdn,
+                            const struct topo_addr *addr, tls_config *cfg);
 
 /* The topology server at the other end of c, or NULL for a user. */
 const char *sip_conn_server_peer(const struct conn *c);
