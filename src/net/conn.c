@@ -214,6 +214,30 @@ static void finish_connect(struct conn *c)
     start_handshake(c, c->client_cfg);
 }
 
+static __thread struct sockaddr_storage source_addr;
+static __thread socklen_t source_len;
+
+void conn_set_source(const struct sockaddr *source, socklen_t len)
+{
+    source_len = 0;
+    if (source == NULL || len > sizeof source_addr)
+        return;
+    memcpy(&source_addr, source, len);
+    source_len = len;
+    if (source->sa_family == AF_INET)
+        ((struct sockaddr_in *)&source_addr)->sin_port = 0;
+    else if (source->sa_family == AF_INET6)
+        ((struct sockaddr_in6 *)&source_addr)->sin6_port = 0;
+}
+
+/* Leave from the configured source address when it is of the peer's family. */
+static int bind_source(int fd, const struct sockaddr *peer)
+{
+    if (source_len == 0 || source_addr.ss_family != peer->sa_family)
+        return 0;
+    return bind(fd, (const struct sockaddr *)&source_addr, source_len);
+}
+
 struct conn *conn_connect(struct worker *w, const struct sockaddr *sa, socklen_t salen,
                           tls_config *client_cfg, const struct tls_expect *expect,
                           const struct conn_handler *handler, const struct conn_limits *limits,
@@ -226,6 +250,11 @@ struct conn *conn_connect(struct worker *w, const struct sockaddr *sa, socklen_t
     }
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (bind_source(fd, sa) < 0) {
+        tn_errf(err, "cannot use the source address: %s", strerror(errno));
+        close(fd);
+        return NULL;
+    }
     if (connect(fd, sa, salen) < 0 && errno != EINPROGRESS) {
         tn_errf(err, "connect: %s", strerror(errno));
         close(fd);

@@ -85,6 +85,11 @@ struct conn *conn_connect(struct worker *w, const struct sockaddr *sa, socklen_t
                           const struct conn_handler *handler, const struct conn_limits *limits,
                           tn_err *err);
 
+/* The address outgoing connections of this thread leave from (a server's
+ * own address, so peers that filter by source see it), or NULL for the
+ * kernel's choice.  The port is ignored. */
+void conn_set_source(const struct sockaddr *source, socklen_t len);
+
 /* Queue bytes for the peer (copied).  -1 when the queue is full: the
  * connection is then closed (and freed, unless it is the one whose handler
  * is running: do not use c after -1). */

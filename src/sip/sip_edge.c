@@ -193,6 +193,7 @@ uint64_t sip_edge_partner_conn(struct sip_worker *sw, const struct topo_partner 
     size_t i = (size_t)(partner - topo->partners);
     if (srv->fed_listener == 0 || i >= srv->n_partner_roots)
         return 0;
+    const struct topo_server *me = topology_find_server(topo, srv->cfg.fqdn);
     return sip_server_connect(sw, partner->edge, &partner->edge_address,
-                              srv->partner_client_tls[i]);
+                              srv->partner_client_tls[i], me ? &me->federation_listen : NULL);
 }

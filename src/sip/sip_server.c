@@ -132,7 +132,8 @@ static void on_secure(struct conn *c, void *ctx)
 }
 
 uint64_t sip_server_connect(struct sip_worker *sw, const char *fqdn,
-                            const struct topo_addr *addr, tls_config *cfg)
+                            const struct topo_addr *addr, tls_config *cfg,
+                            const struct topo_addr *source)
 {
     struct sip_server *srv = sw->srv;
     uint64_t id = 0;
@@ -143,6 +144,9 @@ uint64_t sip_server_connect(struct sip_worker *sw, const char *fqdn,
         return 0; /* static addresses only, for now: no DNS lookups */
     tn_err err;
     struct tls_expect expect = {.name = fqdn, .rules = TLS_NAME_EXACT, .role = TLS_PEER_SERVER};
+    /* Leave from our own address on that side, as peers expect. */
+    conn_set_source(source && source->is_ip ? (const struct sockaddr *)&source->sa : NULL,
+                    source ? source->sa_len : 0);
     struct conn *c = conn_connect(sw->w, (const struct sockaddr *)&addr->sa, addr->sa_len, cfg,
                                   &expect, &srv->handler, &srv->group.limits, &err);
     if (c == NULL) {
@@ -155,8 +159,11 @@ uint64_t sip_server_connect(struct sip_worker *sw, const char *fqdn,
 
 uint64_t sip_server_peer_conn(struct sip_worker *sw, const struct topo_server *s)
 {
+    const struct topo_server *me = topology_find_server(sip_server_topology(sw->srv),
+                                                        sw->srv->cfg.fqdn);
     return sip_server_connect(sw, s->fqdn, &s->sip_listen,
-                              __atomic_load_n(&sw->srv->client_tls, __ATOMIC_ACQUIRE));
+                              __atomic_load_n(&sw->srv->client_tls, __ATOMIC_ACQUIRE),
+                              me ? &me->sip_listen : NULL);
 }
 
 /* --- one framed message ---------------------------------------------------- */

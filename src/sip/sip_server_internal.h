@@ -121,9 +121,11 @@ struct topo_server;
 struct topo_addr;
 uint64_t sip_server_peer_conn(struct sip_worker *sw, const struct topo_server *s);
 /* The same for any peer: its verified name, address and TLS configuration
- * (whose trust store decides which CA may vouch for it). */
+ * (whose trust store decides which CA may vouch for it), leaving from our
+ * own address source (may be NULL). */
 uint64_t sip_server_connect(struct sip_worker *sw, const char *fqdn,
-                            const struct topo_addr *addr, tls_config *cfg);
+                            const struct topo_addr *addr, tls_config *cfg,
+                            const struct topo_addr *source);
 
 /* The topology server at the other end of c, or NULL for a user. */
 const char *sip_conn_server_peer(const struct conn *c);

@@ -109,6 +109,8 @@ expect_grep "Via: SIP/2.0/TLS fe1.corp.test:5061;branch=z9hG4bK-tn" "$TMP/carol.
     "... after fe1 (both servers' Vias)"
 expect_grep "is server fe2.corp.test of the topology \(mutual TLS\)" "$TMP/fe1.corp.test.log" \
     "fe1 verified fe2 as a topology server"
+expect_grep "peer=$FE1:[0-9]+ .*cert=\"CN=fe1.corp.test\"" "$TMP/fe2.corp.test.log" \
+    "fe1's connection to fe2 leaves from fe1's own address"
 expect_grep "is server fe1.corp.test of the topology \(mutual TLS\)" "$TMP/fe2.corp.test.log" \
     "fe2 verified fe1's client certificate as a topology server"
 expect_grep "peer=$FE2:5061 tls=TLSv1.3 .*cert=\"CN=fe2.corp.test\".*verdict=trusted: peer is server fe2.corp.test" \
