@@ -146,3 +146,12 @@ else not_ok "carol answered the call and got its ACK and BYE through fe2" "sipp 
 LAST_OUT="$TMP/last.out"
 expect_grep "^Record-Route: <sip:fe2.corp.test:5061;transport=tls;lr>" "$TMP/carol_call.msg" \
     "the INVITE carol got carries fe2's Record-Route"
+
+# A loop through both servers (Route: fe1, fe2, fe1 with the same request):
+# fe1 sees its own Via with the same request identity and answers 482.
+LOOP='MESSAGE sip:carol@corp.test SIP/2.0\r\nVia: SIP/2.0/TLS 127.0.0.1:5999;branch=z9hG4bK-l{n}\r\nMax-Forwards: 70\r\nRoute: <sip:fe1.corp.test:5061;transport=tls;lr>, <sip:fe2.corp.test:5061;transport=tls;lr>, <sip:fe1.corp.test:5061;transport=tls;lr>\r\nFrom: <sip:alice@corp.test>;tag=l{n}\r\nTo: <sip:carol@corp.test>\r\nCall-ID: l{n}@test\r\nCSeq: 1 MESSAGE\r\nUser-Agent: probe\r\nContent-Length: 0\r\n\r\n'
+expect_exit 0 "a request looping fe1 -> fe2 -> fe1 gets 482 Loop Detected" -- \
+    python3 "$PEERS/sip_tls_client.py" --host "$FE1" --port 5061 --ca ca/ca.pem \
+    --name fe1.corp.test "send:$LOOP" 'expect:^SIP/2.0 407 [^\r]*\r\n(.*\r\n)*\r\n' \
+    "digest:SHA-256:alice:alice-pw:MESSAGE:sip:carol@corp.test" \
+    "send:${LOOP//CSeq: 1 MESSAGE/CSeq: 2 MESSAGE\\r\\n\{auth\}}" 'expect:^SIP/2.0 482 '
