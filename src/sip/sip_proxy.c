@@ -217,7 +217,10 @@ static bool partner_may_send(struct sip_worker *sw, struct conn *c, const struct
         sip_reply(sw, c, req, 403, "Forbidden - sender domain is not federated with us", NULL);
         return false;
     }
-    if (!sip_server_is_local_domain(sw->srv, req->ruri_uri.host)) {
+    /* Out of a dialog a partner reaches our domains only; in a dialog the
+     * Request-URI is one of our users' contacts. */
+    bool in_dialog = req->to_tag.len > 0 || req->method == SIP_ACK;
+    if (!in_dialog && !sip_server_is_local_domain(sw->srv, req->ruri_uri.host)) {
         sip_reply(sw, c, req, 403, "Forbidden - partners may reach our domains only", NULL);
         return false;
     }
@@ -227,13 +230,14 @@ static bool partner_may_send(struct sip_worker *sw, struct conn *c, const struct
 /* Initial requests from our users are authenticated as the From user. */
 static bool authorised(struct sip_worker *sw, struct conn *c, const struct sip_msg *req)
 {
+    /* A partner's edge, in a dialog or not, speaks for its own users only. */
+    const struct topo_partner *partner = sip_conn_partner(sw->srv, c);
+    if (partner != NULL)
+        return partner_may_send(sw, c, req, partner);
     if (req->to_tag.len > 0 || req->method == SIP_ACK || req->method == SIP_CANCEL)
         return true; /* in-dialog, or cannot be challenged (RFC 3261 22.1) */
     if (sip_conn_server_peer(c) != NULL)
         return true; /* one of our servers (mutual TLS) authenticated its user */
-    const struct topo_partner *partner = sip_conn_partner(sw->srv, c);
-    if (partner != NULL)
-        return partner_may_send(sw, c, req, partner);
     const struct sip_uri *from = &req->from.uri;
     char user[STORE_USER_MAX + 1], domain[STORE_DOMAIN_MAX + 1];
     if (from->scheme == SIP_URI_TEL || !sip_server_is_local_domain(sw->srv, from->host)) {

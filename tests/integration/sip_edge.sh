@@ -105,6 +105,9 @@ expect_grep "is the edge edge.partner.test of partner partner" edge.corp.test.lo
     "the edge logs which partner connected"
 expect_exit 0 "partner's edge speaking for a domain not its own: 403" -- \
     partner partner-edge "send:$(msg evil.test)" 'expect:^SIP/2.0 403 '
+INDIALOG=$(msg evil.test | sed 's/To: <sip:alice@corp.test>/To: <sip:alice@corp.test>;tag=x1/')
+expect_exit 0 "partner's edge with an in-dialog request from a domain not its own: 403" -- \
+    partner partner-edge "send:$INDIALOG" 'expect:^SIP/2.0 403 '
 expect_exit 0 "partner's CA certificate for the other partner's edge: no SIP answer" -- \
     partner partner-claims-other "send:$(msg other.test)" nosip:2
 expect_exit 0 "other partner's CA certificate claiming partner's edge: no SIP answer" -- \
