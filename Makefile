@@ -33,8 +33,10 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 TOOL_SRC := $(sort $(wildcard tests/tools/*.c))
 TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tests/%)
 
+# Build and unit tests, then the real peers the integration tests drive.
 DEB_PKGS := gcc make pkg-config libssl-dev openssl libcmocka-dev python3 ca-certificates \
-            libyaml-dev libsqlite3-dev sip-tester socat sipsak baresip linphone-cli iproute2 kamailio kamailio-tls-modules
+            libyaml-dev libsqlite3-dev \
+            sip-tester socat sipsak baresip linphone-cli iproute2 kamailio kamailio-tls-modules
 
 .PHONY: all deps build check run clean asan
 all: deps
