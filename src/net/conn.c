@@ -214,31 +214,23 @@ static void finish_connect(struct conn *c)
     start_handshake(c, c->client_cfg);
 }
 
-static __thread struct sockaddr_storage source_addr;
-static __thread socklen_t source_len;
-
-void conn_set_source(const struct sockaddr *source, socklen_t len)
+/* Leave from source (any port) when it is of the peer's family. */
+static int bind_source(int fd, const struct sockaddr *peer, const struct sockaddr *source,
+                       socklen_t len)
 {
-    source_len = 0;
-    if (source == NULL || len > sizeof source_addr)
-        return;
-    memcpy(&source_addr, source, len);
-    source_len = len;
-    if (source->sa_family == AF_INET)
-        ((struct sockaddr_in *)&source_addr)->sin_port = 0;
-    else if (source->sa_family == AF_INET6)
-        ((struct sockaddr_in6 *)&source_addr)->sin6_port = 0;
-}
-
-/* Leave from the configured source address when it is of the peer's family. */
-static int bind_source(int fd, const struct sockaddr *peer)
-{
-    if (source_len == 0 || source_addr.ss_family != peer->sa_family)
+    struct sockaddr_storage any_port;
+    if (source == NULL || source->sa_family != peer->sa_family || len > sizeof any_port)
         return 0;
-    return bind(fd, (const struct sockaddr *)&source_addr, source_len);
+    memcpy(&any_port, source, len);
+    if (source->sa_family == AF_INET)
+        ((struct sockaddr_in *)&any_port)->sin_port = 0;
+    else if (source->sa_family == AF_INET6)
+        ((struct sockaddr_in6 *)&any_port)->sin6_port = 0;
+    return bind(fd, (const struct sockaddr *)&any_port, len);
 }
 
 struct conn *conn_connect(struct worker *w, const struct sockaddr *sa, socklen_t salen,
+                          const struct sockaddr *source, socklen_t source_len,
                           tls_config *client_cfg, const struct tls_expect *expect,
                           const struct conn_handler *handler, const struct conn_limits *limits,
                           tn_err *err)
@@ -250,7 +242,7 @@ struct conn *conn_connect(struct worker *w, const struct sockaddr *sa, socklen_t
     }
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    if (bind_source(fd, sa) < 0) {
+    if (bind_source(fd, sa, source, source_len) < 0) {
         tn_errf(err, "cannot use the source address: %s", strerror(errno));
         close(fd);
         return NULL;

@@ -75,20 +75,18 @@ struct conn *conn_new(struct worker *w, int fd, const struct sockaddr *sa,
                       tls_config *tls_cfg, const struct conn_handler *handler,
                       const struct conn_limits *limits);
 
-/* Open an outgoing TLS connection to sa from worker w: connect without
+/* Open an outgoing TLS connection to sa from worker w, leaving from
+ * source (a server's own address, so that peers filtering by source see
+ * it; its port is ignored; NULL: the kernel's choice): connect without
  * blocking, then a client handshake that verifies the peer as expect says
  * (its name is sent as SNI).  Bytes sent before the handshake completes are
  * queued.  The connect and the handshake share one deadline
  * (limits->handshake_ms).  NULL with err on immediate failure. */
 struct conn *conn_connect(struct worker *w, const struct sockaddr *sa, socklen_t salen,
+                          const struct sockaddr *source, socklen_t source_len,
                           tls_config *client_cfg, const struct tls_expect *expect,
                           const struct conn_handler *handler, const struct conn_limits *limits,
                           tn_err *err);
-
-/* The address outgoing connections of this thread leave from (a server's
- * own address, so peers that filter by source see it), or NULL for the
- * kernel's choice.  The port is ignored. */
-void conn_set_source(const struct sockaddr *source, socklen_t len);
 
 /* Queue bytes for the peer (copied).  -1 when the queue is full: the
  * connection is then closed (and freed, unless it is the one whose handler

@@ -52,13 +52,10 @@ static int make_partner_clients(struct sip_server *srv, const struct topology *t
     if (srv->partner_client_tls == NULL)
         return tn_errf(err, "out of memory");
     for (size_t i = 0; i < topo->n_partners; i++) {
-        tls_config *cfg = tls_config_new(TLS_SIDE_CLIENT, err);
-        tls_trust *trust = cfg ? tls_trust_new(topo->partners[i].name,
-                                               topo->partners[i].root_ca.path, NULL, 0, err)
-                               : NULL;
-        if (trust == NULL ||
-            tls_config_add_identity(cfg, srv->cfg.cert_file, srv->cfg.key_file, err) < 0) {
-            tls_config_free(cfg);
+        tls_trust *trust = tls_trust_new(topo->partners[i].name, topo->partners[i].root_ca.path,
+                                         NULL, 0, err);
+        tls_config *cfg = trust ? sip_server_client_tls(&srv->cfg, trust, err) : NULL;
+        if (cfg == NULL) {
             tls_trust_free(trust);
             return -1;
         }
@@ -128,14 +125,13 @@ static const struct topo_partner *match_partner(struct sip_server *srv, X509 *le
 
 static int note_partner(struct conn *c, const struct topo_partner *p)
 {
-    struct sip_conn *sc = c->proto ? c->proto : calloc(1, sizeof *sc);
-    if (sc == NULL || (sc->partner = strdup(p->name)) == NULL) {
-        if (c->proto == NULL)
-            free(sc);
+    struct sip_conn *sc = sip_conn_get(c);
+    if (sc == NULL)
+        return -1;
+    if ((sc->partner = strdup(p->name)) == NULL) {
         conn_close(c, "out of memory");
         return -1;
     }
-    c->proto = sc;
     return 0;
 }
 
@@ -193,7 +189,6 @@ uint64_t sip_edge_partner_conn(struct sip_worker *sw, const struct topo_partner 
     size_t i = (size_t)(partner - topo->partners);
     if (srv->fed_listener == 0 || i >= srv->n_partner_roots)
         return 0;
-    const struct topo_server *me = topology_find_server(topo, srv->cfg.fqdn);
     return sip_server_connect(sw, partner->edge, &partner->edge_address,
-                              srv->partner_client_tls[i], me ? &me->federation_listen : NULL);
+                              srv->partner_client_tls[i], true);
 }

@@ -3,16 +3,14 @@
 
 #include <string.h>
 
+#include "common/hash.h"
 #include "common/str.h"
 
 static size_t slot_index(const char *user, const char *domain, enum digest_alg alg)
 {
-    uint64_t h = 1469598103934665603ull ^ (uint64_t)alg;
-    for (const char *p = user; *p; p++)
-        h = (h ^ (unsigned char)*p) * 1099511628211ull;
-    h = (h ^ '@') * 1099511628211ull;
-    for (const char *p = domain; *p; p++)
-        h = (h ^ (unsigned char)*p) * 1099511628211ull;
+    uint64_t h = tn_fnv1a64(TN_FNV1A64_INIT, &alg, sizeof alg);
+    h = tn_fnv1a64(h, user, strlen(user) + 1); /* the NUL separates user and domain */
+    h = tn_fnv1a64(h, domain, strlen(domain));
     return (size_t)(h % HA1_CACHE_SLOTS);
 }
 

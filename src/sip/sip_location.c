@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "common/array.h"
+#include "common/hash.h"
 #include "common/str.h"
 
 #define N_BUCKETS 4096
@@ -71,12 +72,7 @@ static void free_refs(struct conn_refs *refs)
 
 static size_t hash_text(const char *s, size_t len, size_t n_buckets)
 {
-    uint64_t h = 1469598103934665603ull; /* FNV-1a */
-    for (size_t i = 0; i < len; i++) {
-        h ^= (unsigned char)s[i];
-        h *= 1099511628211ull;
-    }
-    return (size_t)(h % n_buckets);
+    return (size_t)(tn_fnv1a64(TN_FNV1A64_INIT, s, len) % n_buckets);
 }
 
 int sip_location_init(struct sip_location *loc, tn_err *err)

@@ -5,6 +5,7 @@
 
 #include <time.h>
 
+#include "common/hash.h"
 #include "common/log.h"
 #include "common/str.h"
 #include "sip/sip_build.h"
@@ -16,12 +17,12 @@
 /* What identifies a request for loop detection (RFC 3261 16.6 step 8). */
 static uint32_t loop_hash(const struct sip_msg *req, sip_str target)
 {
-    uint32_t h = 2166136261u;
+    uint64_t h = TN_FNV1A64_INIT;
     sip_str parts[] = {target, req->from_tag, req->to_tag, req->call_id};
     for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
-        for (size_t j = 0; j < parts[i].len; j++)
-            h = (h ^ (unsigned char)parts[i].p[j]) * 16777619u;
-    return (h ^ req->cseq_num) * 16777619u;
+        h = tn_fnv1a64(h, parts[i].p, parts[i].len);
+    h = tn_fnv1a64(h, &req->cseq_num, sizeof req->cseq_num);
+    return (uint32_t)(h ^ (h >> 32));
 }
 
 static void answer_options(struct sip_worker *sw, struct conn *c, const struct sip_msg *req)
@@ -118,13 +119,10 @@ static bool route_to_user(struct sip_worker *sw, struct conn *c, const struct si
 {
     char user[STORE_USER_MAX + 1], domain[STORE_DOMAIN_MAX + 1], aor[LOC_AOR_MAX], ha1[DIGEST_HEX_MAX];
     tn_err err;
-    if (sip_str_copy(user, sizeof user, u->user) < 0 ||
-        sip_str_copy(domain, sizeof domain, u->host) < 0) {
+    if (sip_uri_user_domain(u, user, sizeof user, domain, sizeof domain) < 0) {
         sip_reply(sw, c, req, 404, "Not Found - unknown user", NULL);
         return false;
     }
-    for (char *p = domain; *p; p++)
-        *p = (char)sip_ascii_lower(*p);
     tn_snprintf(aor, sizeof aor, "%s@%s", user, domain);
     const struct topo_pool *ours;
     const struct topo_pool *home = home_pool(sw->srv, aor, &ours);
@@ -139,7 +137,8 @@ static bool route_to_user(struct sip_worker *sw, struct conn *c, const struct si
         }
     }
     /* Only an unreachable user costs a store lookup: 404 or 480? */
-    if (store_user_ha1(sw->srv->store, user, domain, DIGEST_SHA256, ha1, sizeof ha1, &err) != 0)
+    if (ha1_cache_lookup(&sw->ha1s, sw->srv->store, user, domain, DIGEST_SHA256,
+                         ev_now_ms(sw->w->loop), ha1, sizeof ha1, &err) != 0)
         sip_reply(sw, c, req, 404, "Not Found - unknown user", NULL);
     else
         sip_reply(sw, c, req, 480, "Temporarily Unavailable - user not registered", NULL);
@@ -244,13 +243,10 @@ static bool authorised(struct sip_worker *sw, struct conn *c, const struct sip_m
         sip_reply(sw, c, req, 403, "Forbidden - sender is not a user of this domain", NULL);
         return false;
     }
-    if (sip_str_copy(user, sizeof user, from->user) < 0 || user[0] == '\0' ||
-        sip_str_copy(domain, sizeof domain, from->host) < 0) {
+    if (sip_uri_user_domain(from, user, sizeof user, domain, sizeof domain) < 0) {
         sip_reply(sw, c, req, 403, "Forbidden - bad From user", NULL);
         return false;
     }
-    for (char *p = domain; *p; p++)
-        *p = (char)sip_ascii_lower(*p);
     return sip_auth_check(sw, c, req, user, domain, true) == 1;
 }
 

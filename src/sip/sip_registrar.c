@@ -43,13 +43,10 @@ static bool target_is_ours(struct reg_ctx *r)
         sip_reply(r->sw, r->c, req, 403, "Forbidden - not a domain of this server", NULL);
         return false;
     }
-    if (sip_str_copy(r->user, sizeof r->user, to->user) < 0 || r->user[0] == '\0' ||
-        sip_str_copy(r->domain, sizeof r->domain, to->host) < 0) {
+    if (sip_uri_user_domain(to, r->user, sizeof r->user, r->domain, sizeof r->domain) < 0) {
         sip_reply(r->sw, r->c, req, 400, "Bad Request - bad To user", NULL);
         return false;
     }
-    for (char *p = r->domain; *p; p++)
-        *p = (char)sip_ascii_lower(*p);
     tn_snprintf(r->aor, sizeof r->aor, "%s@%s", r->user, r->domain);
     return true;
 }

@@ -45,6 +45,17 @@ int sip_str_copy(char *dst, size_t size, sip_str s)
     return 0;
 }
 
+int sip_uri_user_domain(const struct sip_uri *u, char *user, size_t ulen, char *domain,
+                        size_t dlen)
+{
+    if (u->user.len == 0 || sip_str_copy(user, ulen, u->user) < 0 ||
+        sip_str_copy(domain, dlen, u->host) < 0)
+        return -1;
+    for (char *p = domain; *p; p++)
+        *p = (char)sip_ascii_lower(*p);
+    return 0;
+}
+
 bool sip_server_is_local_domain(const struct sip_server *srv, sip_str host)
 {
     for (size_t i = 0; i < srv->cfg.n_domains; i++)
@@ -66,6 +77,13 @@ bool sip_server_is_us(const struct sip_server *srv, const struct sip_uri *u)
 const struct topology *sip_server_topology(const struct sip_server *srv)
 {
     return __atomic_load_n(&srv->cfg.topo, __ATOMIC_ACQUIRE);
+}
+
+struct sip_conn *sip_conn_get(struct conn *c)
+{
+    if (c->proto == NULL && (c->proto = calloc(1, sizeof(struct sip_conn))) == NULL)
+        conn_close(c, "out of memory");
+    return c->proto;
 }
 
 const char *sip_conn_server_peer(const struct conn *c)
@@ -120,20 +138,19 @@ static void on_secure(struct conn *c, void *ctx)
         conn_close(c, NULL);
         return;
     }
-    struct sip_conn *sc = calloc(1, sizeof *sc);
-    if (sc == NULL || (sc->server_peer = strdup(fqdn)) == NULL) {
-        free(sc);
+    struct sip_conn *sc = sip_conn_get(c);
+    if (sc == NULL)
+        return;
+    if ((sc->server_peer = strdup(fqdn)) == NULL) {
         conn_close(c, "out of memory");
         return;
     }
-    c->proto = sc;
     sip_peers_attach(&srv->peers, fqdn, c->id, true);
     conn_set_verdict(c, "trusted: peer is server %s of the topology (mutual TLS)", fqdn);
 }
 
 uint64_t sip_server_connect(struct sip_worker *sw, const char *fqdn,
-                            const struct topo_addr *addr, tls_config *cfg,
-                            const struct topo_addr *source)
+                            const struct topo_addr *addr, tls_config *cfg, bool partner_side)
 {
     struct sip_server *srv = sw->srv;
     uint64_t id = 0;
@@ -142,13 +159,17 @@ uint64_t sip_server_connect(struct sip_worker *sw, const char *fqdn,
         return st == PEER_CONNECTED ? id : 0;
     if (!addr->is_ip)
         return 0; /* static addresses only, for now: no DNS lookups */
+    /* Leave from our own address on that side, as peers expect. */
+    const struct topo_server *me = topology_find_server(sip_server_topology(srv), srv->cfg.fqdn);
+    const struct topo_addr *src = me == NULL ? NULL
+                                  : partner_side ? &me->federation_listen : &me->sip_listen;
+    bool bind_src = src != NULL && src->set && src->is_ip;
     tn_err err;
     struct tls_expect expect = {.name = fqdn, .rules = TLS_NAME_EXACT, .role = TLS_PEER_SERVER};
-    /* Leave from our own address on that side, as peers expect. */
-    conn_set_source(source && source->is_ip ? (const struct sockaddr *)&source->sa : NULL,
-                    source ? source->sa_len : 0);
-    struct conn *c = conn_connect(sw->w, (const struct sockaddr *)&addr->sa, addr->sa_len, cfg,
-                                  &expect, &srv->handler, &srv->group.limits, &err);
+    struct conn *c = conn_connect(sw->w, (const struct sockaddr *)&addr->sa, addr->sa_len,
+                                  bind_src ? (const struct sockaddr *)&src->sa : NULL,
+                                  bind_src ? src->sa_len : 0, cfg, &expect, &srv->handler,
+                                  &srv->group.limits, &err);
     if (c == NULL) {
         tn_log(TN_LOG_WARN, "sip", "cannot connect to %s (%s): %s", fqdn, addr->text, err.msg);
         return 0;
@@ -159,11 +180,8 @@ uint64_t sip_server_connect(struct sip_worker *sw, const char *fqdn,
 
 uint64_t sip_server_peer_conn(struct sip_worker *sw, const struct topo_server *s)
 {
-    const struct topo_server *me = topology_find_server(sip_server_topology(sw->srv),
-                                                        sw->srv->cfg.fqdn);
     return sip_server_connect(sw, s->fqdn, &s->sip_listen,
-                              __atomic_load_n(&sw->srv->client_tls, __ATOMIC_ACQUIRE),
-                              me ? &me->sip_listen : NULL);
+                              __atomic_load_n(&sw->srv->client_tls, __ATOMIC_ACQUIRE), false);
 }
 
 /* --- one framed message ---------------------------------------------------- */
@@ -209,11 +227,9 @@ static void refuse_stream(struct sip_worker *sw, struct conn *c, const char *buf
 static size_t on_data(struct conn *c, const char *buf, size_t len, void *ctx)
 {
     struct sip_worker *sw = c->worker->app;
-    struct sip_conn *sc = c->proto;
-    if (sc == NULL && (sc = c->proto = calloc(1, sizeof *sc)) == NULL) {
-        conn_close(c, "out of memory");
+    struct sip_conn *sc = sip_conn_get(c);
+    if (sc == NULL)
         return len;
-    }
     size_t used = 0;
     while (used < len && c->state != CONN_CLOSED) {
         size_t consumed = 0;
@@ -306,7 +322,7 @@ static void on_close(struct conn *c, void *ctx)
 /* --- start-up ---------------------------------------------------------------- */
 
 /* Our certificate as a client, for mutual TLS to the other servers. */
-static tls_config *make_client_tls(const struct sip_server_config *cfg, tls_trust *trust,
+tls_config *sip_server_client_tls(const struct sip_server_config *cfg, tls_trust *trust,
                                    tn_err *err)
 {
     tls_config *client = tls_config_new(TLS_SIDE_CLIENT, err);
@@ -393,7 +409,7 @@ static int server_init(struct sip_server *srv, const struct sip_server_config *c
     if (store_bindings_load_all(srv->store, time(NULL), load_bindings, srv, err) < 0)
         return -1;
     if (make_tls(cfg, &srv->trust, &srv->tls, err) < 0 ||
-        (srv->client_tls = make_client_tls(cfg, srv->trust, err)) == NULL)
+        (srv->client_tls = sip_server_client_tls(cfg, srv->trust, err)) == NULL)
         return -1;
     sip_peers_init(&srv->peers);
     if (init_workers(srv, err) < 0)
@@ -427,7 +443,7 @@ static void swap_tls(struct sip_server *srv, struct retired *old, const char *wh
         tn_log(TN_LOG_ERROR, "tls", "%s: keeping the current certificates: %s", why, err.msg);
         return;
     }
-    if ((client = make_client_tls(&srv->cfg, trust, &err)) == NULL) {
+    if ((client = sip_server_client_tls(&srv->cfg, trust, &err)) == NULL) {
         tls_config_free(tls);
         tls_trust_free(trust);
         tn_log(TN_LOG_ERROR, "tls", "%s: keeping the current certificates: %s", why, err.msg);

@@ -107,6 +107,14 @@ uint64_t sip_edge_partner_conn(struct sip_worker *sw, const struct topo_partner 
 const struct topo_partner *sip_edge_partner_named(const struct sip_server *srv,
                                                   const char *fqdn);
 
+/* Our certificate as a TLS client, verifying peers against trust (which
+ * must outlive the configuration). */
+tls_config *sip_server_client_tls(const struct sip_server_config *cfg, tls_trust *trust,
+                                  tn_err *err);
+
+/* c's SIP state, made on first use; NULL (c closed) when out of memory. */
+struct sip_conn *sip_conn_get(struct conn *c);
+
 /* The federation partner whose edge is at the other end of c, or NULL. */
 const struct topo_partner *sip_conn_partner(const struct sip_server *srv, const struct conn *c);
 
@@ -122,10 +130,9 @@ struct topo_addr;
 uint64_t sip_server_peer_conn(struct sip_worker *sw, const struct topo_server *s);
 /* The same for any peer: its verified name, address and TLS configuration
  * (whose trust store decides which CA may vouch for it), leaving from our
- * own address source (may be NULL). */
+ * own address on the internal or the partner side. */
 uint64_t sip_server_connect(struct sip_worker *sw, const char *fqdn,
-                            const struct topo_addr *addr, tls_config *cfg,
-                            const struct topo_addr *source);
+                            const struct topo_addr *addr, tls_config *cfg, bool partner_side);
 
 /* The topology server at the other end of c, or NULL for a user. */
 const char *sip_conn_server_peer(const struct conn *c);
@@ -135,5 +142,9 @@ bool sip_server_is_local_domain(const struct sip_server *srv, sip_str host);
 bool sip_server_is_us(const struct sip_server *srv, const struct sip_uri *u);
 /* Copy a slice into a C string; -1 if it does not fit. */
 int sip_str_copy(char *dst, size_t size, sip_str s);
+/* The user (non-empty) and the domain, in lowercase as the store keeps
+ * it, of a SIP URI; -1 if either is missing or does not fit. */
+int sip_uri_user_domain(const struct sip_uri *u, char *user, size_t ulen, char *domain,
+                        size_t dlen);
 
 #endif

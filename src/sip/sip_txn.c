@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/hash.h"
 #include "common/log.h"
 #include "common/str.h"
 #include "sip/sip_build.h"
@@ -31,23 +32,13 @@ struct proxy_txn {
 
 /* --- keys ------------------------------------------------------------------ */
 
-static uint64_t fnv1a(uint64_t h, const void *data, size_t len)
-{
-    const unsigned char *p = data;
-    for (size_t i = 0; i < len; i++) {
-        h ^= p[i];
-        h *= 1099511628211ull;
-    }
-    return h;
-}
-
 /* Upstream transaction key: branch and sent-by of the top Via (RFC 3261
  * 17.2.3); CANCEL and ACK match the INVITE they refer to. */
 static uint64_t upstream_key(const struct sip_msg *m)
 {
-    uint64_t h = fnv1a(1469598103934665603ull, m->via.branch.p, m->via.branch.len);
-    h = fnv1a(h, m->via.host.p, m->via.host.len);
-    h = fnv1a(h, &m->via.port, sizeof m->via.port);
+    uint64_t h = tn_fnv1a64(TN_FNV1A64_INIT, m->via.branch.p, m->via.branch.len);
+    h = tn_fnv1a64(h, m->via.host.p, m->via.host.len);
+    h = tn_fnv1a64(h, &m->via.port, sizeof m->via.port);
     return h ? h : 1;
 }
 

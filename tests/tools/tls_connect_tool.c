@@ -43,7 +43,7 @@ static void start(ev_loop *loop, void *arg)
     struct worker *w = arg;
     tn_err err;
     struct tls_expect expect = {.name = peer_name, .role = TLS_PEER_SERVER};
-    struct conn *c = conn_connect(w, (struct sockaddr *)&peer, sizeof peer, cfg, &expect,
+    struct conn *c = conn_connect(w, (struct sockaddr *)&peer, sizeof peer, NULL, 0, cfg, &expect,
                                   &handler, &limits, &err);
     if (c == NULL) {
         fprintf(stderr, "connect: %s\n", err.msg);
