@@ -115,16 +115,9 @@ timeout 30 sipp 127.0.0.1:"$TA" -t t1 -m 1 -i 127.0.0.1 -p "$(free_port)" \
     -sf "$TMP/to_partner.xml" -s alice -au alice -ap alice-pw -set to bob \
     -timeout 15 -timeout_error -nostdin -nd -trace_msg -message_file "$TMP/alice.msg" \
     >"$TMP/alice.out" 2>&1
-rc=$?
-LAST_OUT="$TMP/alice.msg"
-if [ "$rc" -eq 0 ]; then ok "MESSAGE alice@corp.test -> bob@partner.test through both edges: 200"
-else not_ok "MESSAGE alice@corp.test -> bob@partner.test through both edges: 200" "sipp exit $rc"; fi
+check_sipp $? alice "MESSAGE alice@corp.test -> bob@partner.test through both edges: 200"
 wait "$BOB"
-rc=$?
-LAST_OUT="$TMP/bob.msg"
-if [ "$rc" -eq 0 ]; then ok "bob got alice's MESSAGE at fe.partner.test"
-else not_ok "bob got alice's MESSAGE at fe.partner.test" "sipp exit $rc"; fi
-LAST_OUT="$TMP/last.out"
+check_sipp $? bob "bob got alice's MESSAGE at fe.partner.test"
 # The MESSAGE as bob received it, up to its blank line.
 awk '/^MESSAGE sip:bob@partner.test/ {on=1} on && /^\r?$/ {exit} on' "$TMP/bob.msg" >"$TMP/bob_got.txt"
 if ! [ -s "$TMP/bob_got.txt" ] || grep -q "fe1\.corp\.test\|$C_FE\|127\.0\.0\.1:" "$TMP/bob_got.txt"; then
@@ -151,12 +144,8 @@ timeout 30 sipp 127.0.0.1:"$TB" -t t1 -m 1 -i 127.0.0.1 -p "$(free_port)" \
     -sf "$TMP/to_corp.xml" -s bob -au bob -ap bob-pw -set to alice \
     -timeout 15 -timeout_error -nostdin -nd -trace_msg -message_file "$TMP/bob2.msg" \
     >"$TMP/bob2.out" 2>&1
-rc=$?
-LAST_OUT="$TMP/bob2.msg"
-if [ "$rc" -eq 0 ]; then ok "MESSAGE bob@partner.test -> alice@corp.test through both edges: 200"
-else not_ok "MESSAGE bob@partner.test -> alice@corp.test through both edges: 200" "sipp exit $rc"; fi
+check_sipp $? bob2 "MESSAGE bob@partner.test -> alice@corp.test through both edges: 200"
 wait "$ALICE"
-LAST_OUT="$TMP/last.out"
 
 # A domain that is not a partner.
 MSG='MESSAGE sip:eve@nowhere.test SIP/2.0\r\nVia: SIP/2.0/TLS 127.0.0.1:5999;branch=z9hG4bK-n{n}\r\nMax-Forwards: 70\r\nFrom: <sip:alice@corp.test>;tag=n{n}\r\nTo: <sip:eve@nowhere.test>\r\nCall-ID: n{n}@test\r\nCSeq: 1 MESSAGE\r\nUser-Agent: probe\r\nContent-Length: 0\r\n\r\n'

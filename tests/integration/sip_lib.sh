@@ -16,6 +16,8 @@
 #                                connection
 #   sip_client ARGS...           tests/integration/peers/sip_tls_client.py
 #                                against the server (CA verified)
+#   check_sipp RC NAME TEXT      ok TEXT when sipp's exit status RC is 0, else
+#                                not_ok with its trace $TMP/NAME.msg (and .err)
 #   sip_log_mark                 remember where the server log ends now
 #   sip_wait_log REGEX [SECS]    wait until the server log has a matching line
 #                                after the mark
@@ -149,3 +151,15 @@ sip_wait_log() {
 if [ -n "${SIP_KEEP:-}" ]; then
     trap 'rm -rf "$SIP_KEEP"; cp -r "$TMP" "$SIP_KEEP"; cleanup' EXIT
 fi
+
+# check_sipp RC NAME DESCRIPTION: ok when sipp exited 0; else its trace.
+check_sipp() {
+    local rc=$1 name=$2 what=$3
+    if [ "$rc" -eq 0 ]; then
+        ok "$what"
+    else
+        LAST_OUT="$TMP/$name.msg"
+        not_ok "$what" "sipp exit status $rc" "$(cat "$TMP/$name.err" 2>/dev/null | tail -5)"
+        LAST_OUT="$TMP/last.out"
+    fi
+}

@@ -93,16 +93,9 @@ for _ in $(seq 1 50); do
     sleep 0.1
 done
 run_sipp alice "$T1" message.xml alice -set to carol
-rc=$?
-LAST_OUT="$TMP/alice.msg"
-if [ "$rc" -eq 0 ]; then ok "MESSAGE alice (pool 1) -> carol (pool 2): 407, then 200 from carol"
-else not_ok "MESSAGE alice (pool 1) -> carol (pool 2): 407, then 200 from carol" "sipp exit $rc"; fi
+check_sipp $? alice "MESSAGE alice (pool 1) -> carol (pool 2): 407, then 200 from carol"
 wait "$CAROL"
-rc=$?
-LAST_OUT="$TMP/carol.msg"
-if [ "$rc" -eq 0 ]; then ok "carol got the MESSAGE on her registration connection at fe2"
-else not_ok "carol got the MESSAGE on her registration connection at fe2" "sipp exit $rc"; fi
-LAST_OUT="$TMP/last.out"
+check_sipp $? carol "carol got the MESSAGE on her registration connection at fe2"
 expect_grep "Via: SIP/2.0/TLS fe2.corp.test:5061;branch=z9hG4bK-tn" "$TMP/carol.msg" \
     "the MESSAGE reached carol through fe2"
 expect_grep "Via: SIP/2.0/TLS fe1.corp.test:5061;branch=z9hG4bK-tn" "$TMP/carol.msg" \
@@ -134,16 +127,9 @@ for _ in $(seq 1 50); do
     sleep 0.1
 done
 run_sipp alice_call "$T1" call.xml alice -set to carol
-rc=$?
-LAST_OUT="$TMP/alice_call.msg"
-if [ "$rc" -eq 0 ]; then ok "call alice (pool 1) -> carol (pool 2): 180, 200, ACK, BYE, 200"
-else not_ok "call alice (pool 1) -> carol (pool 2): 180, 200, ACK, BYE, 200" "sipp exit $rc"; fi
+check_sipp $? alice_call "call alice (pool 1) -> carol (pool 2): 180, 200, ACK, BYE, 200"
 wait "$CAROL"
-rc=$?
-LAST_OUT="$TMP/carol_call.msg"
-if [ "$rc" -eq 0 ]; then ok "carol answered the call and got its ACK and BYE through fe2"
-else not_ok "carol answered the call and got its ACK and BYE through fe2" "sipp exit $rc"; fi
-LAST_OUT="$TMP/last.out"
+check_sipp $? carol_call "carol answered the call and got its ACK and BYE through fe2"
 expect_grep "^Record-Route: <sip:fe2.corp.test:5061;transport=tls;lr>" "$TMP/carol_call.msg" \
     "the INVITE carol got carries fe2's Record-Route"
 

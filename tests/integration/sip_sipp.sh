@@ -34,17 +34,6 @@ run_sipp() {
         "$@" >"$TMP/$name.out" 2>&1
 }
 
-# check_sipp NAME DESCRIPTION: ok when the last run_sipp exited 0.
-check_sipp() {
-    local rc=$1 name=$2 what=$3
-    if [ "$rc" -eq 0 ]; then
-        ok "$what"
-    else
-        LAST_OUT="$TMP/$name.msg"
-        not_ok "$what" "sipp exit status $rc" "$(cat "$TMP/$name.err" 2>/dev/null | tail -5)"
-        LAST_OUT="$TMP/last.out"
-    fi
-}
 
 # start_callee NAME USER PASSWORD OOC_SCENARIO MS: a registered sipp that
 # answers with OOC_SCENARIO what arrives on its registration connection
