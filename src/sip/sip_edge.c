@@ -10,60 +10,97 @@
 #include "tls/x509_text.h"
 #include "topology/topology.h"
 
-static int load_partner_roots(struct sip_server *srv, const struct topology *topo, tn_err *err)
+static int load_partner_roots(struct sip_edge_trust *et, tn_err *err)
 {
-    srv->partner_roots = calloc(topo->n_partners, sizeof *srv->partner_roots);
-    if (srv->partner_roots == NULL)
-        return tn_errf(err, "out of memory");
-    srv->n_partner_roots = topo->n_partners;
-    for (size_t i = 0; i < topo->n_partners; i++) {
-        STACK_OF(X509) *certs = x509_load_chain_file(topo->partners[i].root_ca.path, err);
+    for (size_t i = 0; i < et->n; i++) {
+        STACK_OF(X509) *certs = x509_load_chain_file(et->topo->partners[i].root_ca.path, err);
         if (certs == NULL)
             return -1;
         /* The root: the last certificate of the file. */
-        srv->partner_roots[i] = sk_X509_pop(certs);
+        et->roots[i] = sk_X509_pop(certs);
         sk_X509_pop_free(certs, X509_free);
     }
     return 0;
 }
 
-static int make_partner_tls(struct sip_server *srv, const struct topology *topo, tn_err *err)
+static int make_partner_listen_tls(struct sip_edge_trust *et, const struct sip_server_config *cfg,
+                                   tn_err *err)
 {
     const char *roots[TLS_TRUST_MAX_CAS];
-    if (topo->n_partners > TLS_TRUST_MAX_CAS)
+    if (et->n > TLS_TRUST_MAX_CAS)
         return tn_errf(err, "too many partners (limit %d)", TLS_TRUST_MAX_CAS);
-    for (size_t i = 0; i < topo->n_partners; i++)
-        roots[i] = topo->partners[i].root_ca.path;
-    srv->fed_trust = tls_trust_new_multi("federation partners", roots, topo->n_partners, NULL, 0,
-                                         err);
-    srv->fed_tls = srv->fed_trust ? tls_config_new(TLS_SIDE_SERVER, err) : NULL;
-    if (srv->fed_tls == NULL ||
-        tls_config_add_identity(srv->fed_tls, srv->cfg.cert_file, srv->cfg.key_file, err) < 0)
+    for (size_t i = 0; i < et->n; i++)
+        roots[i] = et->topo->partners[i].root_ca.path;
+    et->listen_trust = tls_trust_new_multi("federation partners", roots, et->n, NULL, 0, err);
+    et->listen_tls = et->listen_trust ? tls_config_new(TLS_SIDE_SERVER, err) : NULL;
+    if (et->listen_tls == NULL ||
+        tls_config_add_identity(et->listen_tls, cfg->cert_file, cfg->key_file, err) < 0)
         return -1;
-    tls_config_set_trust(srv->fed_tls, srv->fed_trust);
-    tls_config_set_client_auth(srv->fed_tls, TLS_CLIENT_CERT_REQUIRED);
+    tls_config_set_trust(et->listen_tls, et->listen_trust);
+    tls_config_set_client_auth(et->listen_tls, TLS_CLIENT_CERT_REQUIRED);
     return 0;
 }
 
 /* Towards each partner: our certificate, and nothing but its root. */
-static int make_partner_clients(struct sip_server *srv, const struct topology *topo, tn_err *err)
+static int make_partner_clients(struct sip_edge_trust *et, const struct sip_server_config *cfg,
+                                tn_err *err)
 {
-    srv->partner_client_tls = calloc(topo->n_partners, sizeof *srv->partner_client_tls);
-    if (srv->partner_client_tls == NULL)
-        return tn_errf(err, "out of memory");
-    for (size_t i = 0; i < topo->n_partners; i++) {
-        tls_trust *trust = tls_trust_new(topo->partners[i].name, topo->partners[i].root_ca.path,
-                                         NULL, 0, err);
-        tls_config *cfg = trust ? sip_server_client_tls(&srv->cfg, trust, err) : NULL;
-        if (cfg == NULL) {
+    for (size_t i = 0; i < et->n; i++) {
+        const struct topo_partner *p = &et->topo->partners[i];
+        tls_trust *trust = tls_trust_new(p->name, p->root_ca.path, NULL, 0, err);
+        tls_config *client = trust ? sip_server_client_tls(cfg, trust, err) : NULL;
+        if (client == NULL) {
             tls_trust_free(trust);
             return -1;
         }
         /* The trust store lives as long as the configuration. */
-        tls_config_own_trust(cfg, trust);
-        srv->partner_client_tls[i] = cfg;
+        tls_config_own_trust(client, trust);
+        et->client_tls[i] = client;
     }
     return 0;
+}
+
+void sip_edge_trust_free(struct sip_edge_trust *et)
+{
+    if (et == NULL)
+        return;
+    for (size_t i = 0; i < et->n; i++) {
+        X509_free(et->roots[i]);
+        tls_config_free(et->client_tls[i]);
+    }
+    free(et->roots);
+    free(et->client_tls);
+    tls_config_free(et->listen_tls);
+    tls_trust_free(et->listen_trust);
+    free(et);
+}
+
+static struct sip_edge_trust *edge_trust_new(const struct sip_server_config *cfg,
+                                             const struct topology *topo, tn_err *err)
+{
+    struct sip_edge_trust *et = calloc(1, sizeof *et);
+    if (et == NULL)
+        return tn_errf(err, "out of memory"), NULL;
+    et->topo = topo;
+    et->n = topo->n_partners;
+    et->roots = calloc(et->n + 1, sizeof *et->roots);
+    et->client_tls = calloc(et->n + 1, sizeof *et->client_tls);
+    if (et->roots == NULL || et->client_tls == NULL) {
+        et->n = 0;
+        sip_edge_trust_free(et);
+        return tn_errf(err, "out of memory"), NULL;
+    }
+    if (load_partner_roots(et, err) < 0 || make_partner_listen_tls(et, cfg, err) < 0 ||
+        make_partner_clients(et, cfg, err) < 0) {
+        sip_edge_trust_free(et);
+        return NULL;
+    }
+    return et;
+}
+
+static const struct sip_edge_trust *edge_trust_get(const struct sip_server *srv)
+{
+    return __atomic_load_n(&srv->edge, __ATOMIC_ACQUIRE);
 }
 
 int sip_edge_init(struct sip_server *srv, tn_err *err)
@@ -73,11 +110,10 @@ int sip_edge_init(struct sip_server *srv, tn_err *err)
     if (me == NULL || !(me->roles & TOPO_ROLE_EDGE) || !me->federation_listen.set ||
         topo->n_partners == 0)
         return 0;
-    if (load_partner_roots(srv, topo, err) < 0 || make_partner_tls(srv, topo, err) < 0 ||
-        make_partner_clients(srv, topo, err) < 0)
+    if ((srv->edge = edge_trust_new(&srv->cfg, topo, err)) == NULL)
         return -1;
-    int index = worker_group_add_listener(&srv->group, me->federation_listen.text, srv->fed_tls,
-                                          err);
+    int index = worker_group_add_listener(&srv->group, me->federation_listen.text,
+                                          srv->edge->listen_tls, err);
     if (index < 0)
         return -1;
     srv->fed_listener = (unsigned)index;
@@ -87,17 +123,34 @@ int sip_edge_init(struct sip_server *srv, tn_err *err)
     return 0;
 }
 
+int sip_edge_reload(struct sip_server *srv, struct sip_edge_trust **old, tn_err *err)
+{
+    *old = NULL;
+    if (srv->fed_listener == 0)
+        return 0; /* becoming an edge takes a restart: it needs a listener */
+    struct sip_edge_trust *et = edge_trust_new(&srv->cfg, sip_server_topology(srv), err);
+    if (et == NULL)
+        return -1;
+    *old = srv->edge;
+    __atomic_store_n(&srv->edge, et, __ATOMIC_RELEASE);
+    if (et->n > 0)
+        worker_group_set_tls(&srv->group, srv->fed_listener, et->listen_tls);
+    /* With no partner left, the listener keeps its old configuration, but
+     * no certificate matches a partner any more: every peer is refused. */
+    tn_log(TN_LOG_INFO, "edge", "partner side rebuilt: %zu partners", et->n);
+    return 0;
+}
+
+bool sip_edge_files_changed(const struct sip_server *srv)
+{
+    const struct sip_edge_trust *et = edge_trust_get(srv);
+    return et != NULL && et->listen_trust != NULL && tls_trust_files_changed(et->listen_trust);
+}
+
 void sip_edge_free(struct sip_server *srv)
 {
-    for (size_t i = 0; i < srv->n_partner_roots; i++) {
-        X509_free(srv->partner_roots[i]);
-        if (srv->partner_client_tls != NULL)
-            tls_config_free(srv->partner_client_tls[i]);
-    }
-    free(srv->partner_roots);
-    free(srv->partner_client_tls);
-    tls_config_free(srv->fed_tls);
-    tls_trust_free(srv->fed_trust);
+    sip_edge_trust_free(srv->edge);
+    srv->edge = NULL;
 }
 
 /* The partner whose root anchors chain and whose edge name leaf carries;
@@ -105,14 +158,14 @@ void sip_edge_free(struct sip_server *srv)
 static const struct topo_partner *match_partner(struct sip_server *srv, X509 *leaf,
                                                 STACK_OF(X509) *chain, char *why, size_t len)
 {
-    const struct topology *topo = sip_server_topology(srv);
+    const struct sip_edge_trust *et = edge_trust_get(srv);
     X509 *anchor = chain ? sk_X509_value(chain, sk_X509_num(chain) - 1) : NULL;
     char names[256], detail[320];
     x509_text_sans(leaf, names, sizeof names);
     tn_snprintf(why, len, "%s is not the edge of any federation partner", names);
-    for (size_t i = 0; anchor != NULL && i < topo->n_partners && i < srv->n_partner_roots; i++) {
-        const struct topo_partner *p = &topo->partners[i];
-        if (srv->partner_roots[i] == NULL || X509_cmp(anchor, srv->partner_roots[i]) != 0)
+    for (size_t i = 0; anchor != NULL && i < et->n; i++) {
+        const struct topo_partner *p = &et->topo->partners[i];
+        if (et->roots[i] == NULL || X509_cmp(anchor, et->roots[i]) != 0)
             continue;
         if (tls_name_check(leaf, p->edge, TLS_NAME_EXACT, detail, sizeof detail) == 0)
             return p;
@@ -185,10 +238,15 @@ const struct topo_partner *sip_edge_partner_named(const struct sip_server *srv, 
 uint64_t sip_edge_partner_conn(struct sip_worker *sw, const struct topo_partner *partner)
 {
     struct sip_server *srv = sw->srv;
-    const struct topology *topo = sip_server_topology(srv);
-    size_t i = (size_t)(partner - topo->partners);
-    if (srv->fed_listener == 0 || i >= srv->n_partner_roots)
+    const struct sip_edge_trust *et = edge_trust_get(srv);
+    if (srv->fed_listener == 0 || et == NULL)
         return 0;
-    return sip_server_connect(sw, partner->edge, &partner->edge_address,
-                              srv->partner_client_tls[i], true);
+    /* By name: partner may come from a newer topology than et (during a
+     * reload); the edge's name, address and root then all come from et. */
+    for (size_t i = 0; i < et->n; i++) {
+        const struct topo_partner *p = &et->topo->partners[i];
+        if (strcmp(p->name, partner->name) == 0)
+            return sip_server_connect(sw, p->edge, &p->edge_address, et->client_tls[i], true);
+    }
+    return 0;
 }

@@ -423,6 +423,7 @@ struct retired {
     tls_trust *trust[RETIRED_MAX];
     tls_config *tls[RETIRED_MAX];
     tls_config *client_tls[RETIRED_MAX];
+    struct sip_edge_trust *edge[RETIRED_MAX];
     size_t n;
     struct topology *topo[RETIRED_MAX];
     size_t n_topo;
@@ -449,6 +450,10 @@ static void swap_tls(struct sip_server *srv, struct retired *old, const char *wh
         tn_log(TN_LOG_ERROR, "tls", "%s: keeping the current certificates: %s", why, err.msg);
         return;
     }
+    /* The partner side carries our certificate too; a failure there keeps
+     * it as it was, the internal side still takes the new material. */
+    if (sip_edge_reload(srv, &old->edge[old->n], &err) < 0)
+        tn_log(TN_LOG_ERROR, "edge", "%s: keeping the partner side as it was: %s", why, err.msg);
     old->trust[old->n] = srv->trust;
     old->client_tls[old->n] = srv->client_tls;
     old->tls[old->n++] = srv->tls;
@@ -502,8 +507,9 @@ static void wait_for_signals(struct sip_server *srv, const sigset_t *set,
         }
         if (sig == SIGHUP)
             reload(srv, &old, fn, ctx);
-        else if (sig < 0 && errno == EAGAIN && tls_trust_files_changed(srv->trust))
-            swap_tls(srv, &old, "CA or CRL file changed");
+        else if (sig < 0 && errno == EAGAIN &&
+                 (tls_trust_files_changed(srv->trust) || sip_edge_files_changed(srv)))
+            swap_tls(srv, &old, "CA, CRL or partner root file changed");
     }
     atomic_store(&shutting_down, true);
     worker_group_stop(&srv->group);
@@ -511,6 +517,7 @@ static void wait_for_signals(struct sip_server *srv, const sigset_t *set,
         tls_config_free(old.tls[i]);
         tls_config_free(old.client_tls[i]);
         tls_trust_free(old.trust[i]);
+        sip_edge_trust_free(old.edge[i]);
     }
     for (size_t i = 0; i < old.n_topo; i++)
         topology_free(old.topo[i]);

@@ -32,15 +32,12 @@ struct sip_server {
     tls_config *tls;
     tls_config *client_tls;   /* our certificate, for MTLS to other servers */
     struct sip_peers peers;
-    /* Edge: the listener for partners' edges, their roots and the trust
-     * store made of them (fed_listener 0: not an edge). */
+    /* Edge: the listener for partners' edges (fed_listener 0: not an
+     * edge) and what it trusts there, replaced as a whole on reload: read
+     * it with sip_edge_trust_get(). */
     unsigned fed_listener;
     int fed_port;
-    tls_trust *fed_trust;
-    tls_config *fed_tls;
-    X509 **partner_roots;     /* one per topology partner, same order */
-    tls_config **partner_client_tls; /* our certificate, only their root */
-    size_t n_partner_roots;
+    struct sip_edge_trust *edge;
     struct conn_handler handler;
     char sent_by[300];   /* our Via sent-by: "fe1.corp.test:5061" */
     char listen_host[160];

@@ -23,7 +23,9 @@ T="$TRUSTNET"
     "$T" ca issue --dir ca edge.corp.test --out edge >/dev/null &&
     "$T" ca issue --dir partner edge.partner.test --out partner-edge >/dev/null &&
     "$T" ca issue --dir partner edge.other.test --out partner-claims-other >/dev/null &&
-    "$T" ca issue --dir other edge.partner.test --out other-claims-partner >/dev/null ||
+    "$T" ca issue --dir other edge.partner.test --out other-claims-partner >/dev/null &&
+    "$T" ca init --dir third --name "Third CA" >/dev/null &&
+    "$T" ca issue --dir third edge.third.test --out third-edge >/dev/null ||
     { not_ok "set up the CAs"; exit 1; }
 cat >topology.yaml <<YAML
 version: 1
@@ -121,4 +123,35 @@ expect_grep "verdict=refused: certificate from partner other's CA names DNS:edge
     edge.corp.test.log "a partner root vouches for that partner's edge only"
 expect_grep 'cert="CN=fe1.corp.test".*verdict=refused: issuer not trusted: CN=Corp Enterprise CA' \
     edge.corp.test.log "our CA is not trusted on the partner side"
+
+# ---- SIGHUP rebuilds the partner side from the new topology --------------------------
+# partner leaves the federation, third joins: without a restart, third's
+# edge is accepted and partner's edge is refused on new connections.
+sed -n '1,/^federation:/p' topology.yaml >next.yaml
+cat >>next.yaml <<YAML
+  - name: other
+    domains: [other.test]
+    edge: edge.other.test
+    edge_address: 127.0.0.72:5062
+    root_ca: other/ca.pem
+  - name: third
+    domains: [third.test]
+    edge: edge.third.test
+    edge_address: 127.0.0.73:5062
+    root_ca: third/ca.pem
+YAML
+mv next.yaml topology.yaml
+EDGE_PID=${BG_PIDS[1]}
+kill -HUP "$EDGE_PID"
+for _ in $(seq 1 30); do grep -q "partner side rebuilt: 2 partners" edge.corp.test.log && break; sleep 0.1; done
+expect_grep "partner side rebuilt: 2 partners" edge.corp.test.log \
+    "SIGHUP: the edge rebuilds its partner side from the new topology"
+expect_exit 0 "after SIGHUP a new partner's edge is accepted (its request is routed: 404)" -- \
+    partner third-edge "send:$(msg third.test | sed 's/sip:alice@corp.test/sip:nobody@corp.test/g')" \
+    'expect:^SIP/2.0 404 '
+expect_exit 0 "after SIGHUP a removed partner's edge gets no SIP answer" -- \
+    partner partner-edge "send:$(msg partner.test)" nosip:2
+sleep 0.3
+expect_grep 'cert="CN=edge.partner.test".*verdict=refused: (issuer not trusted|DNS:edge.partner.test is not the edge)' \
+    edge.corp.test.log "the log says why the removed partner is refused"
 wait "$ALICE"
