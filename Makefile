@@ -36,7 +36,8 @@ TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tests/%)
 # Build and unit tests, then the real peers the integration tests drive.
 DEB_PKGS := gcc make pkg-config libssl-dev openssl libcmocka-dev python3 ca-certificates \
             libyaml-dev libsqlite3-dev \
-            sip-tester socat sipsak baresip linphone-cli iproute2 kamailio kamailio-tls-modules
+            sip-tester socat sipsak baresip linphone-cli iproute2 kamailio kamailio-tls-modules \
+            postfix swaks python3-aiosmtpd
 
 .PHONY: all deps build check run clean asan
 all: deps
