@@ -37,6 +37,21 @@ else
 fi
 stop_last_bg
 
+# Opportunistic TLS judges the same certificate but goes on, saying why it
+# is not verified; the system roots do not vouch for our enterprise CA.
+PORT=$(free_port)
+start_bg unverified openssl s_server -accept "127.0.0.1:$PORT" -cert fe9.pem -key fe9.key -www -quiet
+wait_port 127.0.0.1 "$PORT"
+TN_ADVISORY=1 expect_exit 0 "advisory verification: the impostor is reached over TLS" -- \
+    "$TOOL" 127.0.0.1 "$PORT" fe2.corp.test ca/ca.pem
+expect_grep "verdict=not verified: name mismatch: wanted fe2.corp.test, certificate names fe9.corp.test" \
+    "$LAST_OUT" "advisory verification logs why the peer is not verified"
+expect_exit 1 "the system roots do not trust the enterprise CA" -- \
+    "$TOOL" 127.0.0.1 "$PORT" fe9.corp.test system
+expect_grep "verdict=refused: .*issuer not trusted|verdict=refused: .*unable to get local issuer" \
+    "$LAST_OUT" "the refusal against the system roots names the untrusted issuer"
+stop_last_bg
+
 PORT=$(free_port)
 expect_exit 1 "nothing listening: refused with the reason" -- \
     "$TOOL" 127.0.0.1 "$PORT" fe2.corp.test ca/ca.pem

@@ -4,6 +4,8 @@
  * queued before the handshake) against a real server.
  *
  * usage: tls_connect_tool IP PORT NAME CAFILE [CERT KEY]
+ * CAFILE "system": the system roots.  TN_ADVISORY=1 in the environment:
+ * advisory verification (opportunistic TLS: judged, never refused).
  * Sends "GET / HTTP/1.0\r\n\r\n" (queued before the handshake ends), prints
  * what comes back on stdout and the connection's log lines on stderr.
  * Exit 0 when a response arrived, 1 otherwise.
@@ -62,13 +64,16 @@ int main(int argc, char **argv)
     peer.sin_port = htons((uint16_t)atoi(argv[2]));
     inet_pton(AF_INET, argv[1], &peer.sin_addr);
     peer_name = argv[3];
-    trust = tls_trust_new("test", argv[4], NULL, 0, &err);
+    trust = strcmp(argv[4], "system") == 0 ? tls_trust_new_system("system", &err)
+                                           : tls_trust_new("test", argv[4], NULL, 0, &err);
     cfg = trust ? tls_config_new(TLS_SIDE_CLIENT, &err) : NULL;
     if (cfg == NULL || (argc == 7 && tls_config_add_identity(cfg, argv[5], argv[6], &err) < 0)) {
         fprintf(stderr, "%s\n", err.msg);
         return 2;
     }
     tls_config_set_trust(cfg, trust);
+    const char *advisory = getenv("TN_ADVISORY");
+    tls_config_set_verify_advisory(cfg, advisory != NULL && strcmp(advisory, "1") == 0);
     static struct worker_group g;
     if (worker_group_init(&g, 1, NULL, NULL, &handler, &limits, 10, &err) < 0) {
         fprintf(stderr, "%s\n", err.msg);
