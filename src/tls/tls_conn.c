@@ -139,7 +139,8 @@ tls_conn *tls_conn_new_client(tls_config *cfg, int fd, const struct tls_expect *
         return NULL;
     SSL_set_connect_state(conn->ssl);
     const char *name = conn->expect.name;
-    if (name != NULL && !is_ip_literal(name) &&
+    /* No SNI for an IP literal or for a pattern ("*.bank.test"). */
+    if (name != NULL && !is_ip_literal(name) && strchr(name, '*') == NULL &&
         !SSL_set_tlsext_host_name(conn->ssl, name)) {
         tn_errf(err, "cannot send SNI %s", name);
         tls_conn_free(conn);

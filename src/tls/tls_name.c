@@ -218,6 +218,19 @@ static int explain_no_san(X509 *cert, const char *wanted, char *detail, size_t l
     return -1;
 }
 
+/* TLS_NAME_ANY_UNDER: the roles turn round, our pattern covers the
+ * presented name; a presented wildcard must be our very pattern. */
+static enum tls_name_match match_any_under(const struct presented *p, const char *wanted,
+                                           size_t wlen)
+{
+    if (memchr(p->text, '*', p->len) != NULL)
+        return tn_ascii_caseeq(p->text, without_root_dot(p->text, p->len), wanted,
+                               without_root_dot(wanted, wlen))
+                   ? TLS_NAME_MATCH
+                   : TLS_NAME_NO_MATCH;
+    return tls_name_match_dns(wanted, wlen, p->text, p->len, true);
+}
+
 int tls_name_check(X509 *cert, const char *wanted, enum tls_name_rules rules,
                    char *detail, size_t len)
 {
@@ -246,7 +259,10 @@ int tls_name_check(X509 *cert, const char *wanted, enum tls_name_rules rules,
         struct presented p;
         if (!presented_name(sk_GENERAL_NAME_value(gens, i), rules, sip_uris, &p))
             continue;
-        note_presented(&scan, &p, tls_name_match_dns(p.text, p.len, wanted, wlen, wildcard));
+        note_presented(&scan, &p,
+                       rules == TLS_NAME_ANY_UNDER
+                           ? match_any_under(&p, wanted, wlen)
+                           : tls_name_match_dns(p.text, p.len, wanted, wlen, wildcard));
     }
     GENERAL_NAMES_free(gens);
     if (scan.best != TLS_NAME_MATCH)

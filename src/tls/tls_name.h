@@ -11,6 +11,10 @@
  *                      "corp.test".  Partial-label wildcards ("f*.corp.test")
  *                      and wildcards elsewhere never match.  For SMTP
  *                      connectors that ask for it.
+ *   TLS_NAME_ANY_UNDER wanted is a pattern of OUR configuration, "*.bank.test"
+ *                      (an SMTP connector's required name): a dNSName
+ *                      naming one host directly under bank.test
+ *                      ("mx1.bank.test"), or that same wildcard, matches.
  *   TLS_NAME_SIP       RFC 5922 7.1: if the certificate has any URI SAN
  *                      "sip:domain", only those are compared; otherwise the
  *                      dNSName entries.  Exact, never a wildcard.
@@ -22,7 +26,7 @@
 #include <stddef.h>
 #include <openssl/x509.h>
 
-enum tls_name_rules { TLS_NAME_EXACT, TLS_NAME_WILDCARD, TLS_NAME_SIP };
+enum tls_name_rules { TLS_NAME_EXACT, TLS_NAME_WILDCARD, TLS_NAME_SIP, TLS_NAME_ANY_UNDER };
 
 /* Ordered from the most to the least telling outcome. */
 enum tls_name_match {

@@ -129,6 +129,23 @@ static void cert_wildcards(void **state)
           "must be the whole left-most label of a name with at least two more labels)");
 }
 
+static void required_pattern_any_under(void **state)
+{
+    /* An SMTP connector's "*.bank.test": any one host directly under it. */
+    check("DNS:mx1.bank.test", "*.bank.test", TLS_NAME_ANY_UNDER, 0, "DNS:mx1.bank.test");
+    check("DNS:*.bank.test", "*.bank.test", TLS_NAME_ANY_UNDER, 0, "DNS:*.bank.test");
+    check("DNS:MX1.Bank.Test.", "*.bank.test", TLS_NAME_ANY_UNDER, 0, "DNS:MX1.Bank.Test.");
+    check("DNS:a.mx.bank.test", "*.bank.test", TLS_NAME_ANY_UNDER, -1,
+          "name mismatch: wanted *.bank.test, certificate names a.mx.bank.test");
+    check("DNS:bank.test", "*.bank.test", TLS_NAME_ANY_UNDER, -1,
+          "name mismatch: wanted *.bank.test, certificate names bank.test");
+    check("DNS:mx.evilbank.test", "*.bank.test", TLS_NAME_ANY_UNDER, -1,
+          "name mismatch: wanted *.bank.test, certificate names mx.evilbank.test");
+    check("DNS:*.test", "*.bank.test", TLS_NAME_ANY_UNDER, -1,
+          "name mismatch: wanted *.bank.test, certificate names *.test");
+    check("DNS:mx1.bank.test", "mx1.bank.test", TLS_NAME_EXACT, 0, "DNS:mx1.bank.test");
+}
+
 static void cert_sip_identities(void **state)
 {
     /* RFC 5922 7.1: sip URIs, when present, are the only identities. */
@@ -177,6 +194,7 @@ int main(void)
         cmocka_unit_test(cert_cn_is_never_used),
         cmocka_unit_test(cert_wildcards),
         cmocka_unit_test(cert_sip_identities),
+        cmocka_unit_test(required_pattern_any_under),
         cmocka_unit_test(cert_ip_addresses),
         cmocka_unit_test(cert_embedded_nul_refused),
     };
