@@ -93,6 +93,12 @@ X509 *tls_conn_peer_cert(const tls_conn *conn);
  * trust anchor last (borrowed; NULL when there was none). */
 STACK_OF(X509) *tls_conn_verified_chain(const tls_conn *conn);
 
+/* The certificates the peer presented, leaf first, as sent (unverified;
+ * for judging against another trust store with tls_chain_check).  A new
+ * stack the caller frees with sk_X509_pop_free(..., X509_free); NULL when
+ * the peer sent none. */
+STACK_OF(X509) *tls_conn_peer_chain(const tls_conn *conn);
+
 /* The peer's certificate was verified and trusted (kept after release). */
 bool tls_conn_peer_trusted(const tls_conn *conn);
 

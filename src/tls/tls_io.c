@@ -250,6 +250,31 @@ X509 *tls_conn_peer_cert(const tls_conn *conn)
     return SSL_get0_peer_certificate(conn->ssl);
 }
 
+STACK_OF(X509) *tls_conn_peer_chain(const tls_conn *conn)
+{
+    X509 *leaf = SSL_get0_peer_certificate(conn->ssl);
+    STACK_OF(X509) *sent = SSL_get_peer_cert_chain(conn->ssl);
+    STACK_OF(X509) *chain = leaf ? sk_X509_new_null() : NULL;
+    if (chain == NULL)
+        return NULL;
+    /* A server's view of the client's chain leaves the leaf out. */
+    for (int i = -1; i < sk_X509_num(sent); i++) {
+        X509 *x = i < 0 ? leaf : sk_X509_value(sent, i);
+        if (i >= 0 && X509_cmp(x, leaf) == 0)
+            continue;
+        if (!X509_up_ref(x))
+            goto fail;
+        if (!sk_X509_push(chain, x)) {
+            X509_free(x);
+            goto fail;
+        }
+    }
+    return chain;
+fail:
+    sk_X509_pop_free(chain, X509_free);
+    return NULL;
+}
+
 static void describe_peer_cert(const tls_conn *conn, char *buf, size_t len)
 {
     X509 *peer = tls_conn_peer_cert(conn);

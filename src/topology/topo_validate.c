@@ -399,6 +399,31 @@ static void check_outbound(struct topo_ctx *ctx)
     }
 }
 
+/* The route of one of our own mail domains names its mailbox host (where
+ * mailboxes live: trustnet relays, it keeps none).  Naming one of our mail
+ * servers there would loop, since every server reads the same route. */
+static void check_mailbox_routes(struct topo_ctx *ctx)
+{
+    const struct topology *t = ctx->topo;
+    if (!(all_roles(t) & TOPO_ROLE_MAIL))
+        return;
+    for (size_t i = 0; i < t->mail.domains.count; i++) {
+        const char *dom = t->mail.domains.items[i];
+        const struct topo_mail_route *r = topology_find_mail_route(t, dom);
+        if (r == NULL) {
+            WARN(ctx, t->mail.domains.pos, "mail domain %s has no mail route to its mailbox "
+                 "host: mail for it will wait in the queue", dom);
+            continue;
+        }
+        for (size_t j = 0; j < t->n_servers; j++)
+            if ((t->servers[j].roles & TOPO_ROLE_MAIL) &&
+                topo_name_eq(t->servers[j].fqdn, r->host.host))
+                ERR(ctx, r->pos, "mail route for %s: %s is one of our mail servers (the route "
+                    "of our own domain names the mailbox host; this would loop)", dom,
+                    r->host.host);
+    }
+}
+
 static void check_inbound(struct topo_ctx *ctx)
 {
     const struct topology *t = ctx->topo;
@@ -425,12 +450,7 @@ static void check_mail(struct topo_ctx *ctx)
     check_inbound(ctx);
     CHECK_UNIQUE(ctx, t->mail_routes, t->n_mail_routes, struct topo_mail_route, domain,
                  "mail route for domain");
-    for (size_t i = 0; i < t->n_mail_routes; i++) {
-        const struct topo_mail_route *r = &t->mail_routes[i];
-        if (r->domain != NULL && topo_names_contain(&t->mail.domains, r->domain))
-            ERR(ctx, r->pos, "mail route for %s: that is one of our own mail domains (mail for "
-                "it stays with our mail servers)", r->domain);
-    }
+    check_mailbox_routes(ctx);
     bool any = t->n_outbound || t->n_inbound || t->n_mail_routes;
     if (any && !(all_roles(t) & TOPO_ROLE_MAIL)) {
         struct topo_pos pos = t->n_outbound   ? t->outbound[0].pos

@@ -92,6 +92,8 @@ mail_connectors:
 mail_routes:
   - domain: partner.test
     host: 127.0.0.41:25
+  - domain: corp.test
+    host: mailbox.corp.test:25
 EOF
 
 # write_topology FILE [SED-EXPRESSION...]: the good topology, edited.

@@ -122,7 +122,9 @@ static const char good[] =
     "      ca: partners/bank.pem\n"
     "mail_routes:\n"
     "  - domain: partner.test\n"
-    "    host: 127.0.0.41:2525\n";
+    "    host: 127.0.0.41:2525\n"
+    "  - domain: corp.test\n"
+    "    host: mailbox.corp.test\n";
 
 static void valid_topology_and_lookups(void **state)
 {
@@ -425,6 +427,30 @@ static int teardown(void **state)
     return 0;
 }
 
+#define MAIL_SERVER                                              \
+    "          - fqdn: mail.corp.test\n"          /* 17 */       \
+    "            roles: [mail]\n"                 /* 18 */       \
+    "            smtp_listen: 127.0.0.9:25\n"     /* 19 */       \
+    "            spool: spool\n"                  /* 20 */       \
+    "            certificate: mail.pem\n"         /* 21 */       \
+    "            key: mail.key\n"                 /* 22 */       \
+    "mail:\n"                                     /* 23 */       \
+    "  domains: [corp.test]\n"                    /* 24 */
+
+static void mailbox_routes(void **state)
+{
+    struct topology *t;
+    struct topology_diags d;
+    /* Our domain without a route to its mailbox host: a warning. */
+    assert_int_equal(load(HEAD SITES MAIL_SERVER, &t, &d), 0);
+    assert_true(has(&d, TOPO_WARNING, 24, "mail domain corp.test has no mail route"));
+    topology_free(t);
+    topology_diags_free(&d);
+    /* A route of our own domain to one of our mail servers would loop. */
+    expect_error(HEAD SITES MAIL_SERVER "mail_routes:\n  - domain: corp.test\n"
+                 "    host: mail.corp.test\n", 26, "mail.corp.test is one of our mail servers");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -441,6 +467,7 @@ int main(void)
         cmocka_unit_test(duplicate_fqdn),
         cmocka_unit_test(partners_and_connectors),
         cmocka_unit_test(warnings_do_not_fail),
+        cmocka_unit_test(mailbox_routes),
         cmocka_unit_test(refused_yaml_features),
         cmocka_unit_test(too_deep),
         cmocka_unit_test(huge),
