@@ -285,16 +285,12 @@ static void forward(struct sip_worker *sw, struct conn *c, const struct sip_msg 
     char rr[400];
     /* Towards a partner, our Record-Route names the partner side, and our
      * Vias and Record-Routes (internal names and addresses) stay inside:
-     * responses get the Vias back from the transaction, in-dialog requests
-     * find their way by the contacts we remember. */
+     * responses get them back from the transaction, in-dialog requests
+     * from the partner find their way by the contacts we remember. */
     static const enum sip_hdr_id drop_inside[] = {SIP_HDR_PROXY_AUTHORIZATION};
     static const enum sip_hdr_id drop_outside[] = {SIP_HDR_PROXY_AUTHORIZATION, SIP_HDR_VIA,
                                                    SIP_HDR_RECORD_ROUTE};
-    if (r->to_partner)
-        tn_snprintf(rr, sizeof rr, "<sip:%s:%d;transport=tls;lr>", sw->srv->cfg.fqdn,
-                    sw->srv->fed_port);
-    else
-        tn_snprintf(rr, sizeof rr, "<sip:%s;transport=tls;lr>", sw->srv->sent_by);
+    sip_txn_record_route(sw->srv, r->to_partner, rr, sizeof rr);
     struct sip_forward_edit e = {
         .record_route = r->dialog_forming ? rr : NULL,
         .drop_routes = pop,

@@ -22,7 +22,8 @@ struct proxy_txn {
     uint64_t in_conn, out_conn;
     enum sip_method method;
     bool final_sent;
-    bool hide_vias; /* the request went to a partner with our Via only */
+    bool hide_inside; /* the request went to a partner with our Via and
+                         Record-Route only */
     ev_timer_id timer;
     char *orig;    /* the request as received (to answer it) */
     size_t orig_len;
@@ -89,6 +90,13 @@ bool sip_txn_is_loop(const struct sip_server *srv, const struct sip_msg *req, ui
             return true;
     }
     return false;
+}
+
+int sip_txn_record_route(const struct sip_server *srv, bool partner_side, char *out, size_t len)
+{
+    if (partner_side)
+        return tn_snprintf(out, len, "<sip:%s:%d;transport=tls;lr>", srv->cfg.fqdn, srv->fed_port);
+    return tn_snprintf(out, len, "<sip:%s;transport=tls;lr>", srv->sent_by);
 }
 
 /* --- life cycle ---------------------------------------------------------------- */
@@ -170,12 +178,12 @@ static struct proxy_txn *txn_new(struct sip_worker *sw, struct conn *in, const s
 
 void sip_txn_forward(struct sip_worker *sw, struct conn *in, const struct sip_msg *req,
                      uint64_t out_conn, struct sip_forward_edit *e, uint32_t loop_hash,
-                     bool hide_vias)
+                     bool hide_inside)
 {
     char via[400];
     struct proxy_txn *t = txn_new(sw, in, req, out_conn);
     if (t != NULL)
-        t->hide_vias = hide_vias;
+        t->hide_inside = hide_inside;
     if (t == NULL || sip_txn_via(sw, t->id, loop_hash, via, sizeof via) < 0) {
         sip_reply(sw, in, req, 500, "Server Internal Error - out of memory", NULL);
         if (t != NULL)
@@ -274,28 +282,53 @@ static void remember_contact(struct sip_worker *sw, const struct sip_msg *resp, 
         sip_location_alias(&sw->srv->loc, na.uri_text.p, na.uri_text.len, conn_id);
 }
 
-/* A partner's response to a request we sent with our Via only: its status
- * line, the Vias of the request as we received it, and its other headers
+/* A Record-Route value of a partner's response as it goes back inside.
+ * Ours names the partner side, which our users and servers do not reach:
+ * it becomes our inside value followed by the Record-Routes the request
+ * had when we received it, which the partner never saw (a proxy may
+ * rewrite its own value, RFC 3261 16.7 step 4).  Appends to out. */
+static int restore_record_route(struct proxy_txn *t, const struct sip_msg *orig, sip_str value,
+                                char *out, size_t len)
+{
+    struct sip_name_addr na;
+    char rr[400];
+    if (sip_name_addr_parse(value, &na) < 0 || !sip_server_is_us(t->sw->srv, &na.uri))
+        return tn_appendf(out, len, "Record-Route: %.*s\r\n", (int)value.len, value.p);
+    if (sip_txn_record_route(t->sw->srv, false, rr, sizeof rr) < 0 ||
+        tn_appendf(out, len, "Record-Route: %s\r\n", rr) < 0)
+        return -1;
+    for (const struct sip_header *h = sip_msg_first(orig, SIP_HDR_RECORD_ROUTE); h;
+         h = sip_msg_next(orig, h))
+        if (tn_appendf(out, len, "Record-Route: %.*s\r\n", (int)h->value.len, h->value.p) < 0)
+            return -1;
+    return 0;
+}
+
+/* A partner's response to a request we sent with our Via and Record-Route
+ * only: its status line, the Vias of the request as we received it, its
+ * Record-Routes with ours restored for the inside, and its other headers
  * and body as they came. */
-static int restore_vias(struct proxy_txn *t, const struct sip_msg *resp, char *out, size_t len)
+static int restore_inside(struct proxy_txn *t, const struct sip_msg *resp, char *out, size_t len)
 {
     struct sip_msg *orig = &t->sw->msg2;
     struct sip_parse_error perr;
-    if (sip_parse(orig, t->orig, t->orig_len, &perr) < 0)
-        return -1;
-    size_t n = 0;
-    if (resp->start_line_end > len)
+    if (sip_parse(orig, t->orig, t->orig_len, &perr) < 0 || resp->start_line_end >= len)
         return -1;
     memcpy(out, resp->buf, resp->start_line_end);
-    n = resp->start_line_end;
-    out[n] = '\0';
+    out[resp->start_line_end] = '\0';
     for (const struct sip_header *h = sip_msg_first(orig, SIP_HDR_VIA); h; h = sip_msg_next(orig, h))
         if (tn_appendf(out, len, "Via: %.*s\r\n", (int)h->value.len, h->value.p) < 0)
             return -1;
-    n = strlen(out);
+    size_t n = strlen(out);
     size_t last_line = (size_t)-1;
     for (size_t i = 0; i < resp->nhdrs; i++) {
         const struct sip_header *h = &resp->hdrs[i];
+        if (h->id == SIP_HDR_RECORD_ROUTE) {
+            if (restore_record_route(t, orig, h->value, out + n, len - n) < 0)
+                return -1;
+            n += strlen(out + n);
+            continue;
+        }
         /* Values split from one line share it: copy each line once. */
         if (h->id == SIP_HDR_VIA || h->line_start == last_line)
             continue;
@@ -305,6 +338,7 @@ static int restore_vias(struct proxy_txn *t, const struct sip_msg *resp, char *o
             return -1;
         memcpy(out + n, resp->buf + h->line_start, l);
         n += l;
+        out[n] = '\0';
     }
     size_t rest = resp->len - (resp->body_offset - 2); /* blank line and body */
     if (n + rest > len)
@@ -335,8 +369,8 @@ static void handle_response(struct sip_worker *sw, struct conn *from, const stru
         return;
     if (t->method == SIP_INVITE && resp->status < 300 && from != NULL)
         remember_contact(sw, resp, from->id);
-    int n = t->hide_vias ? restore_vias(t, resp, sw->out, sizeof sw->out)
-                         : sip_build_forward_response(sw->out, sizeof sw->out, resp, NULL);
+    int n = t->hide_inside ? restore_inside(t, resp, sw->out, sizeof sw->out)
+                           : sip_build_forward_response(sw->out, sizeof sw->out, resp, NULL);
     if (n > 0)
         worker_send(&sw->srv->group, t->in_conn, sw->out, (size_t)n);
     if (resp->status < 200)

@@ -21,12 +21,14 @@ struct proxy_txn;
 
 /* Forward req (already authorised and routed) to out_conn as a new
  * transaction; fwd_edit has everything but the Via, which this adds.
- * hide_vias (towards a partner): the request leaves with our Via only and
- * responses get the original Vias back from the transaction.
+ * hide_inside (towards a partner): the request leaves with our Via and
+ * Record-Route only; responses get the original Vias back from the
+ * transaction, and our Record-Route becomes the inside one again, followed
+ * by the original Record-Routes.
  * Answers the sender itself when the forward cannot be made. */
 void sip_txn_forward(struct sip_worker *sw, struct conn *in, const struct sip_msg *req,
                      uint64_t out_conn, struct sip_forward_edit *fwd_edit, uint32_t loop_hash,
-                     bool hide_vias);
+                     bool hide_inside);
 
 /* CANCEL from upstream: 200 and cancel downstream, or 481. */
 void sip_txn_cancel(struct sip_worker *sw, struct conn *in, const struct sip_msg *cancel);
@@ -44,5 +46,9 @@ bool sip_txn_is_loop(const struct sip_server *srv, const struct sip_msg *req, ui
 /* The Via value for a forward: "SIP/2.0/TLS sent-by;branch=...". */
 int sip_txn_via(struct sip_worker *sw, uint64_t txn_id, uint32_t loop_hash, char *out,
                 size_t len);
+
+/* The Record-Route value for a forward: "<sip:sent-by;transport=tls;lr>",
+ * or on an edge's partner side "<sip:fqdn:federation-port;...>". */
+int sip_txn_record_route(const struct sip_server *srv, bool partner_side, char *out, size_t len);
 
 #endif

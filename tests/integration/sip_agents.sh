@@ -11,6 +11,7 @@
 #   sipsak (GnuTLS, -vvv to check the certificate) sends OPTIONS: 200.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/sip_lib.sh"
+. "$(dirname "$0")/linphone_lib.sh"
 
 for tool in linphone-daemon baresip sipsak ip; do
     if ! command -v "$tool" >/dev/null; then
@@ -19,22 +20,10 @@ for tool in linphone-daemon baresip sipsak ip; do
     fi
 done
 
-NS="tnsip$$"
-if ! ip netns add "$NS" 2>/dev/null; then
+if ! ln_netns "127.0.0.22 fe1.corp.test" "127.0.0.22 wrong.corp.test"; then
     not_ok "a network namespace can be created (needs root)"
     exit 0
 fi
-ip -n "$NS" link set lo up
-mkdir -p "/etc/netns/$NS"
-printf 'nameserver 127.0.0.1\n' >"/etc/netns/$NS/resolv.conf"
-printf '127.0.0.1 localhost %s\n127.0.0.22 fe1.corp.test\n127.0.0.22 wrong.corp.test\n' "$(hostname)" \
-    >"/etc/netns/$NS/hosts"
-# The namespace goes after every process in it is stopped (lib.sh cleanup).
-trap 'cleanup; ip netns del "$NS" 2>/dev/null; rm -rf "/etc/netns/$NS"' EXIT
-[ -n "${SIP_KEEP:-}" ] && trap 'rm -rf "$SIP_KEEP"; cp -r "$TMP" "$SIP_KEEP"; cleanup;
-    ip netns del "$NS" 2>/dev/null; rm -rf "/etc/netns/$NS"' EXIT
-IN_NS=(ip netns exec "$NS")
-SIP_EXEC=("${IN_NS[@]}")
 
 sip_setup 127.0.0.22 5061 || exit 1
 sip_user alice alice-pw
@@ -45,97 +34,13 @@ sip_start || { not_ok "trustnet serve starts"; sed 's/^/#   /' "$SIP_LOG"; exit 
 "$TRUSTNET" ca init --dir "$TMP/other-ca" --name "Other CA" --org Other >/dev/null
 
 # ---- linphone-daemon ------------------------------------------------------------
-# ln_start NAME USER CA PROXYHOST RTPPORT: a daemon reading commands from
-# a FIFO held open by this shell; its events in $TMP/ln-NAME/out.
-declare -A LN_FD LN_PID
-ln_start() {
-    local name=$1 user=$2 ca=$3 host=$4 rtp=$5 d="$TMP/ln-$1"
-    mkdir -p "$d/home/.local/share/linphone"
-    cat >"$d/rc" <<EOF
-[sip]
-root_ca=$ca
-verify_server_certs=1
-verify_server_cn=1
-sip_port=-1
-sip_tcp_port=-1
-sip_tls_port=-1
-default_proxy=0
-[rtp]
-audio_rtp_port=$rtp
-video_rtp_port=$((rtp + 2))
-text_rtp_port=$((rtp + 4))
-[sound]
-playback_dev_id=null
-capture_dev_id=null
-[proxy_0]
-reg_proxy=<sip:$host:5061;transport=tls>
-reg_route=<sip:$host:5061;transport=tls;lr>
-reg_identity=sip:$user@corp.test
-reg_expires=600
-reg_sendregister=1
-[auth_info_0]
-username=$user
-passwd=$user-pw
-realm=corp.test
-domain=corp.test
-EOF
-    mkfifo "$d/in"
-    HOME="$d/home" "${IN_NS[@]}" linphone-daemon --config "$d/rc" <"$d/in" >"$d/out" 2>&1 &
-    LN_PID[$name]=$!
-    BG_PIDS+=("$!")
-    local fd
-    exec {fd}>"$d/in"
-    LN_FD[$name]=$fd
-}
-ln_cmd() { echo "$2" >&"${LN_FD[$1]}"; }
-ln_wait() { # NAME REGEX SECS
-    local i
-    for i in $(seq 1 $(($3 * 10))); do
-        grep -Eq -- "$2" "$TMP/ln-$1/out" && return 0
-        sleep 0.1
-    done
-    return 1
-}
-ln_stop() {
-    local name=$1 pid=${LN_PID[$1]} i
-    ln_cmd "$name" quit 2>/dev/null
-    exec {LN_FD[$name]}>&-
-    for i in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill "$pid" 2>/dev/null
-    wait "$pid" 2>/dev/null
-    local keep=() p
-    for p in "${BG_PIDS[@]}"; do [ "$p" != "$pid" ] && keep+=("$p"); done
-    BG_PIDS=("${keep[@]}")
-}
-# ln_registered NAME: ask until the daemon itself reports its registration
-# Ok (max 15 s): the server's log line comes before its 200 is read.
-ln_registered() {
-    local i
-    for i in $(seq 1 30); do
-        ln_cmd "$1" "register-status ALL"
-        sleep 0.5
-        [ "$(grep -o "State: LinphoneRegistration[A-Za-z]*" "$TMP/ln-$1/out" | tail -1)" = \
-            "State: LinphoneRegistrationOk" ] && return 0
-    done
-    return 1
-}
-# ln_check NAME REGEX SECS DESCRIPTION
-ln_check() {
-    if ln_wait "$1" "$2" "$3"; then ok "$4"; else
-        LAST_OUT="$TMP/ln-$1/events"
-        grep -v "soundcard\|127.0.0.1:53\|^$" "$TMP/ln-$1/out" | tail -30 >"$LAST_OUT"
-        not_ok "$4" "no line matches: $2"
-        LAST_OUT="$TMP/last.out"
-    fi
-}
-
 sip_log_mark
-ln_start bob bob "$SIP_CA" fe1.corp.test 17100
-ln_start alice alice "$SIP_CA" fe1.corp.test 17200
+ln_start bob bob@corp.test "$SIP_CA" fe1.corp.test 17100
+ln_start alice alice@corp.test "$SIP_CA" fe1.corp.test 17200
 # Certificate checks: a server certificate from another CA; a name that
 # is not in the certificate (wrong.corp.test is the same address).
-ln_start badca alice "$TMP/other-ca/ca.pem" fe1.corp.test 17300
-ln_start badname alice "$SIP_CA" wrong.corp.test 17400
+ln_start badca alice@corp.test "$TMP/other-ca/ca.pem" fe1.corp.test 17300
+ln_start badname alice@corp.test "$SIP_CA" wrong.corp.test 17400
 for who in bob alice; do
     if sip_wait_log "registrar: .* $who@corp.test: [1-9] binding" 10; then
         ok "linphone: $who registers over TLS (server certificate verified)"

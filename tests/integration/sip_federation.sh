@@ -14,16 +14,8 @@ fi
 cd "$TMP" || exit 1
 T="$TRUSTNET"
 C_FE=127.0.0.81 C_EDGE=127.0.0.82 P_FE=127.0.0.91 P_EDGE=127.0.0.92
-mkdir -p corp partner
-"$T" ca init --dir corp/ca --name "Corp CA" >/dev/null &&
-    "$T" ca init --dir partner/ca --name "Partner CA" >/dev/null &&
-    "$T" ca issue --dir corp/ca fe1.corp.test --san URI:sip:corp.test --out corp/fe1 >/dev/null &&
-    "$T" ca issue --dir corp/ca edge.corp.test --out corp/edge >/dev/null &&
-    "$T" ca issue --dir partner/ca fe.partner.test --san URI:sip:partner.test --out partner/fe >/dev/null &&
-    "$T" ca issue --dir partner/ca edge.partner.test --out partner/edge >/dev/null ||
+sip_federation_pki fe1.corp.test edge.corp.test fe.partner.test edge.partner.test ||
     { not_ok "set up both organisations' CAs"; exit 1; }
-cp partner/ca/ca.pem corp/partner-root.pem
-cp corp/ca/ca.pem partner/corp-root.pem
 
 topology() { # DIR DOMAIN FE FE-ADDR EDGE EDGE-ADDR USER PEER-NAME PEER-DOMAIN PEER-EDGE PEER-EDGE-ADDR PEER-ROOT
     cat >"$1/topology.yaml" <<YAML
@@ -71,15 +63,10 @@ topology partner partner.test fe.partner.test $P_FE edge.partner.test $P_EDGE bo
 printf 'alice-pw\n' | "$T" user add --store corp/store.sqlite alice@corp.test >/dev/null
 printf 'bob-pw\n' | "$T" user add --store partner/store.sqlite bob@partner.test >/dev/null
 
-serve() { # ORG FQDN ADDR
-    "$T" serve --topology "$1/topology.yaml" --server "$2" --log-level debug >"$2.log" 2>&1 &
-    BG_PIDS+=($!)
-    sip_wait_listen "$3" 5061 || { not_ok "$2 starts"; sed 's/^/#   /' "$2.log"; exit 1; }
-}
-serve corp fe1.corp.test $C_FE
-serve corp edge.corp.test $C_EDGE
-serve partner fe.partner.test $P_FE
-serve partner edge.partner.test $P_EDGE
+sip_serve corp/topology.yaml fe1.corp.test $C_FE
+sip_serve corp/topology.yaml edge.corp.test $C_EDGE
+sip_serve partner/topology.yaml fe.partner.test $P_FE
+sip_serve partner/topology.yaml edge.partner.test $P_EDGE
 
 tunnel() { # PORT ADDR FQDN CA
     start_bg "tunnel-$1" socat "TCP-LISTEN:$1,bind=127.0.0.1,reuseaddr,fork" \

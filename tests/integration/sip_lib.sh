@@ -18,6 +18,18 @@
 #                                against the server (CA verified)
 #   check_sipp RC NAME TEXT      ok TEXT when sipp's exit status RC is 0, else
 #                                not_ok with its trace $TMP/NAME.msg (and .err)
+#   sip_federation_pki FQDN...   two organisations in the current directory:
+#                                corp/ca and partner/ca, a certificate from
+#                                its organisation's CA for each FQDN
+#                                (*.corp.test or *.partner.test) as
+#                                ORG/HOST.pem and .key (frontends also name
+#                                sip:DOMAIN, edge.* do not), and each one's
+#                                root for the other (corp/partner-root.pem,
+#                                partner/corp-root.pem)
+#   sip_serve TOPOLOGY FQDN ADDR start server FQDN of TOPOLOGY (under
+#                                SIP_EXEC), log in $TMP/FQDN.log, PID in
+#                                SIP_PIDS[FQDN]; wait for ADDR:5061, or
+#                                not_ok and exit
 #   sip_log_mark                 remember where the server log ends now
 #   sip_wait_log REGEX [SECS]    wait until the server log has a matching line
 #                                after the mark
@@ -71,6 +83,29 @@ sites:
             key: fe1.key
             workers: 2
 YAML
+}
+
+sip_federation_pki() {
+    local fqdn org domain san
+    "$TRUSTNET" ca init --dir corp/ca --name "Corp CA" >/dev/null &&
+        "$TRUSTNET" ca init --dir partner/ca --name "Partner CA" >/dev/null || return 1
+    for fqdn in "$@"; do
+        domain=${fqdn#*.} org=${domain%%.*} san=()
+        case $fqdn in edge.*) ;; *) san=(--san "URI:sip:$domain") ;; esac
+        "$TRUSTNET" ca issue --dir "$org/ca" "$fqdn" "${san[@]}" --out "$org/${fqdn%%.*}" \
+            >/dev/null || return 1
+    done
+    cp partner/ca/ca.pem corp/partner-root.pem
+    cp corp/ca/ca.pem partner/corp-root.pem
+}
+
+declare -A SIP_PIDS
+sip_serve() {
+    "${SIP_EXEC[@]}" "$TRUSTNET" serve --topology "$1" --server "$2" --log-level debug \
+        >"$TMP/$2.log" 2>&1 &
+    SIP_PIDS[$2]=$!
+    BG_PIDS+=($!)
+    sip_wait_listen "$3" 5061 || { not_ok "$2 starts"; sed 's/^/#   /' "$TMP/$2.log"; exit 1; }
 }
 
 sip_user() {
