@@ -48,30 +48,11 @@ SSL_PORT=15063
 DOMAIN=corp.test
 PASSWORD=bench-password
 NS=tnbench$$
-BENCH_PKGS="kamailio kamailio-tls-modules openssl iproute2 procps"
-
-TN=$BUILD/trustnet
-SIPLOAD=$BUILD/bench/sipload
-RES=$WORK/results
-
-say() { printf '%s\n' "$*"; }
-die() { printf 'sip.sh: %s\n' "$*" >&2; exit 1; }
-wants() { case " $ONLY " in *" $1 "*) return 0 ;; esac; return 1; }
-
-val() { { grep -o "\b$2=[^ ]*" "$1" || true; } | head -1 | cut -d= -f2; }
-median() { sort -g | awk '{v[NR]=$1} END {if (NR==0) print "n/a"; else if (NR%2) print v[(NR+1)/2]; else printf "%.1f\n", (v[NR/2]+v[NR/2+1])/2}'; }
-collect() { # GLOB KEY: median of KEY over the files
-    for f in $1; do [ -f "$f" ] && val "$f" "$2"; done | median
-}
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b+0 > 0 && a != "n/a") printf "%.2f", a/b; else print "n/a" }'; }
+. bench/lib/common.sh
 
 if [ -z "${SUMMARY_ONLY:-}" ]; then
-[ "$(id -u)" -eq 0 ] || die "run as root (network namespace, packages, ulimit)"
-
 # --- packages and binaries -----------------------------------------------------
-./scripts/install-deps.sh $BENCH_PKGS
-make --no-print-directory deps >/dev/null
-make --no-print-directory BUILD="$BUILD" "$TN" "$SIPLOAD" >/dev/null
+bench_build kamailio kamailio-tls-modules openssl iproute2 procps
 
 # --- open files: 10,000 connections need 10,000 descriptors per side ----------
 hard=$(ulimit -Hn)
@@ -91,18 +72,10 @@ fi
 
 # --- a namespace with nothing but loopback -------------------------------------
 MAIN_PID=""   # the server running now (only ever one)
-cleanup() {
-    [ -n "$MAIN_PID" ] && kill "$MAIN_PID" 2>/dev/null
-    sleep 0.3
-    ip netns del "$NS" 2>/dev/null || true
-}
-trap cleanup EXIT
-ip netns add "$NS"
-ip -n "$NS" link set lo up
+bench_netns
 # many short connections in the REGISTER test: the whole port range
-ip netns exec "$NS" sysctl -q -w net.ipv4.ip_local_port_range="1024 65000"
-ip netns exec "$NS" sysctl -q -w net.ipv4.tcp_tw_reuse=1
-inns() { ip netns exec "$NS" "$@"; }
+inns sysctl -q -w net.ipv4.ip_local_port_range="1024 65000"
+inns sysctl -q -w net.ipv4.tcp_tw_reuse=1
 
 # --- PKI, topology, users, Kamailio configuration --------------------------------
 rm -rf "$WORK"
@@ -165,14 +138,6 @@ kamailio -c -f "$WORK/kamailio/kamailio.cfg" >"$WORK/kamailio/check.log" 2>&1 ||
 # --- servers ------------------------------------------------------------------------
 SERVER_PIDS=""   # comma-separated: every process of the running server
 
-wait_port() { # PORT: wait until something listens on it in the namespace
-    for _ in $(seq 1 100); do
-        inns ss -Hltn "sport = :$1" | grep -q . && return 0
-        sleep 0.1
-    done
-    return 1
-}
-
 start_server() { # trustnet|kamailio
     case $1 in
     trustnet)
@@ -180,14 +145,16 @@ start_server() { # trustnet|kamailio
         ip netns exec "$NS" "$TN" serve --topology "$WORK/topology.yaml" --server fe1.$DOMAIN \
             --log-level "$TN_LOG_LEVEL" >>"$WORK/trustnet.log" 2>&1 &
         MAIN_PID=$!
-        wait_port $TN_PORT || die "trustnet did not start (see $WORK/trustnet.log)"
+        bench_started $MAIN_PID
+        wait_listen 127.0.0.1 $TN_PORT || die "trustnet did not start (see $WORK/trustnet.log)"
         SERVER_PIDS=$MAIN_PID
         ;;
     kamailio)
         ip netns exec "$NS" kamailio -f "$WORK/kamailio/kamailio.cfg" -P "$WORK/kamailio/kamailio.pid" -DD -E \
             -x tlsf -N 1 -m 1024 -M 16 >>"$WORK/kamailio/kamailio.log" 2>&1 &
         MAIN_PID=$!
-        wait_port $KAM_PORT || die "Kamailio did not start (see $WORK/kamailio/kamailio.log)"
+        bench_started $MAIN_PID
+        wait_listen 127.0.0.1 $KAM_PORT || die "Kamailio did not start (see $WORK/kamailio/kamailio.log)"
         sleep 1 # all children forked
         SERVER_PIDS=$(echo "$MAIN_PID" $(pgrep -P "$MAIN_PID") | tr ' ' ',')
         ;;
@@ -195,10 +162,7 @@ start_server() { # trustnet|kamailio
 }
 
 stop_server() {
-    kill -TERM "$MAIN_PID" 2>/dev/null || true
-    for _ in $(seq 1 50); do kill -0 "$MAIN_PID" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$MAIN_PID" 2>/dev/null || true
-    wait "$MAIN_PID" 2>/dev/null || true
+    bench_stop "$MAIN_PID"
     MAIN_PID=""
 }
 
@@ -207,11 +171,8 @@ port_of() { [ "$1" = trustnet ] && echo $TN_PORT || echo $KAM_PORT; }
 sipload() { # SERVER OUTFILE ARGS...: run the load generator against SERVER
     local server=$1 out=$2
     shift 2
-    printf 'load %s\n' "$(cut -d' ' -f1-3 /proc/loadavg)" >"$out"
-    inns "$SIPLOAD" --server 127.0.0.1:"$(port_of "$server")" --ca "$WORK/ca/ca.pem" \
-        --name fe1.$DOMAIN --domain $DOMAIN --password $PASSWORD --pids "$SERVER_PIDS" \
-        --quiet "$@" >>"$out" 2>"$RES/stderr/${out##*/}" ||
-        { cat "$out" >&2; say "warning: sipload reported failures (see $out)"; }
+    run_sipload "$out" --server 127.0.0.1:"$(port_of "$server")" --ca "$WORK/ca/ca.pem" \
+        --name fe1.$DOMAIN --domain $DOMAIN --password $PASSWORD --pids "$SERVER_PIDS" "$@"
 }
 
 cat >"$RES/params" <<PARAMS
@@ -220,11 +181,7 @@ REG_CONNS=$REG_CONNS REG_RATE=$REG_RATE REG_SECONDS=$REG_SECONDS IDLE_CONNS=$IDL
 PARAMS
 
 # --- machine ------------------------------------------------------------------------
-cpu_model=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
-say "== machine: $(nproc) CPUs ($cpu_model), $(uname -r), $(openssl version | cut -d' ' -f1-2)," \
-    "$(kamailio -v | head -1 | cut -d' ' -f2-3)"
-say "   trustnet $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git status --porcelain -- src 2>/dev/null | grep -q . && echo ' (+ uncommitted changes in src/)')," \
-    "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+bench_machine "$(kamailio -v | head -1 | cut -d' ' -f2-3)"
 say "   Kamailio runs with ONE TCP worker (-N 1, tcp_children=1) and -x tlsf: with OpenSSL 3"
 say "   its 5.6.3 corrupts shared memory with more TLS workers (upstream issue 3791)."
 say "   trustnet runs one worker per CPU (its default)."
@@ -270,7 +227,8 @@ if wants floor; then
         -key "$WORK/fe1.key" -CAfile "$WORK/ca/ca.pem" -verify 1 -num_tickets 0 \
         >"$RES/s_server.log" 2>&1 &
     MAIN_PID=$!
-    wait_port $SSL_PORT || die "openssl s_server did not start"
+    bench_started $MAIN_PID
+    wait_listen 127.0.0.1 $SSL_PORT || die "openssl s_server did not start"
     t0=$(awk '{print $14+$15}' /proc/$MAIN_PID/stat)
     inns openssl s_time -connect 127.0.0.1:$SSL_PORT -new -time 10 -CAfile "$WORK/ca/ca.pem" \
         -verify 2 >"$RES/s_time" 2>&1 || true

@@ -7,6 +7,7 @@
  *   message   N persistent TLS connections, connection i registers user i
  *             (digest), then sends MESSAGE to user i^1, whose connection
  *             answers 200; one transaction = MESSAGE + 200 through the proxy.
+ *             --senders even: only even users send (each pair one way).
  *   register  every call opens a new TCP+TLS connection (full handshake),
  *             sends REGISTER (digest) and closes after the 200; N calls at
  *             most in flight.
@@ -15,6 +16,11 @@
  *
  * Users: connection i (or call slot i) is user PFX%04d (--users PFX).
  *
+ * Two servers (--server2): even users talk to the first server, odd users
+ * to the second, each with its own CA, name and SIP domain, so that every
+ * MESSAGE i -> i^1 crosses from one server to the other (two pools of one
+ * organisation, or two organisations through their edges).
+ *
  * Digest: the first challenge of a kind is answered and its nonce reused
  * (nc counting up) for later requests, as real user agents do.  Of the
  * challenges offered, the first supported algorithm is used (SHA-256 or
@@ -22,6 +28,7 @@
  *
  * The server certificate is always verified against --ca and --name (or
  * the server's IP address).  Only 127.0.0.0/8 is accepted as server.
+ * --pids takes [LABEL=]PID: a labelled process gets its own CPU figures.
  * Every run is bounded by --count and --duration and stops by itself.
  *
  * Output: "key=value" lines on stdout (see print_results).
@@ -106,11 +113,24 @@ struct auth_cache {
     char opaque[256];
 };
 
-static struct opts {
-    const char *server;
+/* A server the connections talk to, with what its users need. */
+struct side {
+    const char *server; /* IP:PORT */
     const char *ca;
-    const char *name;
-    const char *domain;
+    const char *name;   /* verified and sent as SNI; NULL: the IP address */
+    const char *domain; /* its users' SIP domain */
+    struct sockaddr_in addr;
+    SSL_CTX *ctx;
+    struct auth_cache auth[2]; /* 0: WWW (401), 1: Proxy (407) */
+};
+
+struct server_pid {
+    int pid;
+    char label[24];     /* "" when not labelled */
+    long long ticks[2]; /* utime+stime before and after the measured phase */
+};
+
+static struct opts {
     const char *user_prefix;
     const char *password;
     enum scenario sc;
@@ -120,15 +140,15 @@ static struct opts {
     double duration;
     int window;
     enum pref pref;
-    int pids[MAX_PIDS];
+    struct server_pid pids[MAX_PIDS];
     int npids;
     double hold;
     bool tls12;
+    bool even_senders; /* message: only even users send (one way with --server2) */
     int timeout_ms;
     int setup_parallel;
     bool quiet;
 } o = {
-    .domain = "corp.test",
     .user_prefix = "u",
     .password = "bench-password",
     .sc = SC_MESSAGE,
@@ -141,11 +161,11 @@ static struct opts {
     .setup_parallel = 64,
 };
 
-static struct sockaddr_in g_addr;
-static SSL_CTX *g_ctx;
+/* g_side[1] is used with --server2 only: odd users talk to it */
+static struct side g_side[2] = {{.domain = "corp.test"}};
+static int g_nsides = 1;
 static int g_ep;
 static struct conn *g_conns;
-static struct auth_cache g_auth[2]; /* 0: WWW (401), 1: Proxy (407) */
 static uint32_t g_nc;
 static char g_cnonce[17];
 static char g_run[9];
@@ -219,6 +239,11 @@ static void record_latency(uint64_t t0)
     push_u32(&g_lat, &g_nlat, &g_caplat, us > UINT32_MAX ? UINT32_MAX : (uint32_t)us);
 }
 
+static struct side *side_of(int user)
+{
+    return &g_side[g_nsides == 2 ? user & 1 : 0];
+}
+
 static const char *user_name(int i)
 {
     static char buf[64];
@@ -256,15 +281,24 @@ static long long proc_cpu_ticks(int pid)
     return (long long)(ut + st);
 }
 
-static double servers_cpu_s(void)
+/* Each server's CPU ticks now, as ticks[phase]; false if one is gone. */
+static bool read_servers_cpu(int phase)
+{
+    bool all = true;
+    for (int i = 0; i < o.npids; i++) {
+        o.pids[i].ticks[phase] = proc_cpu_ticks(o.pids[i].pid);
+        all = all && o.pids[i].ticks[phase] >= 0;
+    }
+    return all;
+}
+
+/* CPU seconds of the servers in the measured phase: one (pid >= 0) or all. */
+static double servers_cpu_s(int pid_index)
 {
     long long t = 0;
-    for (int i = 0; i < o.npids; i++) {
-        long long v = proc_cpu_ticks(o.pids[i]);
-        if (v < 0)
-            return -1;
-        t += v;
-    }
+    for (int i = 0; i < o.npids; i++)
+        if (pid_index < 0 || pid_index == i)
+            t += o.pids[i].ticks[1] - o.pids[i].ticks[0];
     return (double)t / (double)sysconf(_SC_CLK_TCK);
 }
 
@@ -289,7 +323,7 @@ static long servers_pss_kb(void)
 {
     long t = 0;
     for (int i = 0; i < o.npids; i++) {
-        long v = proc_pss_kb(o.pids[i]);
+        long v = proc_pss_kb(o.pids[i].pid);
         if (v < 0)
             return -1;
         t += v;
@@ -333,7 +367,7 @@ static const char *user_ha1(int user, int alg, const char *realm)
 static int auth_header(char *out, size_t size, int which, int user, const char *method,
                        const char *uri)
 {
-    struct auth_cache *a = &g_auth[which];
+    struct auth_cache *a = &side_of(user)->auth[which];
     if (!a->have)
         return 0;
     char ha2[65], resp[65], in[1024], nc[9];
@@ -595,7 +629,8 @@ static void conn_open(struct conn *c)
     if (epoll_ctl(g_ep, EPOLL_CTL_ADD, fd, &ev) < 0)
         die("epoll_ctl: %s", strerror(errno));
     g_open_conns++;
-    if (connect(fd, (struct sockaddr *)&g_addr, sizeof g_addr) < 0 && errno != EINPROGRESS) {
+    const struct sockaddr_in *to = &side_of(c->idx)->addr;
+    if (connect(fd, (const struct sockaddr *)to, sizeof *to) < 0 && errno != EINPROGRESS) {
         warnx_limited("connect: %s", strerror(errno));
         g_conn_errors++;
         conn_close(c);
@@ -723,7 +758,7 @@ static void on_connected(struct conn *c)
     getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &el);
     if (err != 0) {
         if (!g_measuring && o.sc != SC_REGISTER)
-            die("connect to %s: %s", o.server, strerror(err));
+            die("connect to %s: %s", side_of(c->idx)->server, strerror(err));
         warnx_limited("connect: %s", strerror(err));
         g_conn_errors++;
         if (g_measuring)
@@ -731,17 +766,17 @@ static void on_connected(struct conn *c)
         conn_close(c);
         return;
     }
-    c->ssl = SSL_new(g_ctx);
+    const struct side *sd = side_of(c->idx);
+    c->ssl = SSL_new(sd->ctx);
     if (c->ssl == NULL)
         die("SSL_new failed");
     SSL_set_fd(c->ssl, c->fd);
-    const char *name = o.name ? o.name : NULL;
-    if (name != NULL) {
-        SSL_set_tlsext_host_name(c->ssl, name);
-        SSL_set1_host(c->ssl, name);
+    if (sd->name != NULL) {
+        SSL_set_tlsext_host_name(c->ssl, sd->name);
+        SSL_set1_host(c->ssl, sd->name);
     } else {
         char ip[INET_ADDRSTRLEN];
-        inet_ntop(AF_INET, &g_addr.sin_addr, ip, sizeof ip);
+        inet_ntop(AF_INET, &sd->addr.sin_addr, ip, sizeof ip);
         X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(c->ssl), ip);
     }
     SSL_set_connect_state(c->ssl);
@@ -756,24 +791,24 @@ static void send_request(struct conn *c, struct txn *t)
     char buf[4096], ruri[256], from[128], to[128], contact[256] = "", auth[2048] = "";
     const char *method, *body = "";
     int user = c->idx, which = 0, to_user = c->idx;
-    const char *extra = "";
+    const char *extra = "", *domain = side_of(user)->domain;
     switch (t->kind) {
     case TK_SETUP_OPTIONS:
     case TK_OPTIONS:
         method = "OPTIONS";
-        snprintf(ruri, sizeof ruri, "sip:%s", o.domain);
+        snprintf(ruri, sizeof ruri, "sip:%s", domain);
         break;
     case TK_MESSAGE:
         method = "MESSAGE";
         to_user = c->idx ^ 1;
-        snprintf(ruri, sizeof ruri, "sip:%s@%s", user_name(to_user), o.domain);
+        snprintf(ruri, sizeof ruri, "sip:%s@%s", user_name(to_user), side_of(to_user)->domain);
         which = 1;
         body = "Hello from sipload: a short instant message of typical size.";
         extra = "Content-Type: text/plain\r\n";
         break;
     default: /* REGISTER, set-up or measured */
         method = "REGISTER";
-        snprintf(ruri, sizeof ruri, "sip:%s", o.domain);
+        snprintf(ruri, sizeof ruri, "sip:%s", domain);
         /* set-up: a contact on this very connection; per-call: one fixed
          * contact per user, so that a re-registration updates a binding */
         snprintf(contact, sizeof contact,
@@ -781,8 +816,8 @@ static void send_request(struct conn *c, struct txn *t)
                  user_name(user), t->kind == TK_SETUP_REG ? c->lport : 5099u);
         break;
     }
-    snprintf(from, sizeof from, "sip:%s@%s", user_name(user), o.domain);
-    snprintf(to, sizeof to, "sip:%s@%s", user_name(to_user), o.domain);
+    snprintf(from, sizeof from, "sip:%s@%s", user_name(user), domain);
+    snprintf(to, sizeof to, "sip:%s@%s", user_name(to_user), side_of(to_user)->domain);
     if (t->kind != TK_OPTIONS && t->kind != TK_SETUP_OPTIONS)
         auth_header(auth, sizeof auth, which, user, method, ruri);
     int n = snprintf(buf, sizeof buf,
@@ -889,7 +924,7 @@ static void on_response(struct conn *c, const char *msg, size_t hdr_end)
             fail_txn(c, i, status);
             return;
         }
-        g_auth[status == 407] = chal;
+        side_of(c->idx)->auth[status == 407] = chal;
         if (g_measuring)
             g_challenges++;
         c->tx[i] = c->tx[--c->ntx];
@@ -1121,9 +1156,25 @@ static uint32_t pct(const uint32_t *v, size_t n, double p)
     return v[i < n ? i : n - 1];
 }
 
+/* server_cpu_* for all servers together, then _LABEL for each labelled one */
+static void print_server_cpu(double elapsed, long done)
+{
+    for (int i = -1; i < o.npids; i++) {
+        if (i >= 0 && o.pids[i].label[0] == '\0')
+            continue;
+        const char *sep = i >= 0 ? "_" : "", *label = i >= 0 ? o.pids[i].label : "";
+        double cpu = servers_cpu_s(i);
+        printf("server_cpu_s%s%s=%.2f server_cpu_pct%s%s=%.1f\n", sep, label, cpu, sep, label,
+               100.0 * cpu / elapsed);
+        printf("server_cpu_us_per_txn%s%s=%.1f\n", sep, label,
+               done ? cpu * 1e6 / (double)done : 0.0);
+    }
+}
+
 static void run_load(void)
 {
-    double srv0 = servers_cpu_s(), cli0 = self_cpu_s();
+    bool have_cpu = read_servers_cpu(0);
+    double cli0 = self_cpu_s();
     uint64_t t0 = now_ns(), next_check = t0;
     uint64_t end = t0 + (uint64_t)(o.duration * 1e9);
     int rr = 0;
@@ -1145,7 +1196,8 @@ static void run_load(void)
                     continue;
                 conn_open(c);
             } else {
-                if (c->state != CS_OPEN || !c->ready || c->ntx >= o.window)
+                if (c->state != CS_OPEN || !c->ready || c->ntx >= o.window ||
+                    (o.even_senders && c->idx % 2 != 0))
                     continue;
                 start_txn(c, o.sc == SC_MESSAGE ? TK_MESSAGE : TK_OPTIONS, ++g_seq, now_ns(), 0);
             }
@@ -1186,7 +1238,8 @@ static void run_load(void)
     /* let the server finish closing what we closed */
     if (o.sc == SC_REGISTER)
         usleep(200000);
-    double srv1 = servers_cpu_s(), cli1 = self_cpu_s();
+    have_cpu = read_servers_cpu(1) && have_cpu;
+    double cli1 = self_cpu_s();
     g_measuring = false;
 
     double elapsed = (double)(t1 - t0) / 1e9;
@@ -1194,7 +1247,8 @@ static void run_load(void)
     qsort(g_lat, g_nlat, sizeof *g_lat, cmp_u32);
     printf("scenario=%s\n", o.sc == SC_MESSAGE ? "message" : o.sc == SC_OPTIONS ? "options"
                                                                             : "register");
-    printf("conns=%d window=%d target_rate=%.0f\n", o.conns, o.window, o.rate);
+    printf("conns=%d window=%d target_rate=%.0f senders=%s\n", o.conns, o.window, o.rate,
+           o.even_senders ? "even" : "all");
     printf("issued=%ld ok=%ld failed=%ld timeouts=%ld conn_errors=%ld challenges=%ld\n", g_issued,
            g_ok, g_failed, g_timeouts, g_conn_errors, g_challenges);
     for (int s = 0; s < 700; s++)
@@ -1212,11 +1266,8 @@ static void run_load(void)
     }
     if (o.sc == SC_MESSAGE)
         printf("requests_in=%ld\n", g_requests_in);
-    if (o.npids > 0 && srv0 >= 0 && srv1 >= 0) {
-        printf("server_cpu_s=%.2f server_cpu_pct=%.1f\n", srv1 - srv0,
-               100.0 * (srv1 - srv0) / elapsed);
-        printf("server_cpu_us_per_txn=%.1f\n", done ? (srv1 - srv0) * 1e6 / (double)done : 0.0);
-    }
+    if (o.npids > 0 && have_cpu)
+        print_server_cpu(elapsed, done);
     printf("client_cpu_s=%.2f client_cpu_us_per_txn=%.1f\n", cli1 - cli0,
            done ? (cli1 - cli0) * 1e6 / (double)done : 0.0);
 }
@@ -1260,6 +1311,8 @@ static void usage(FILE *f)
           "  --scenario S   options | message | register | idle (default message)\n"
           "  --name NAME    server name to verify and send as SNI (default: the IP)\n"
           "  --domain D     SIP domain (default corp.test)\n"
+          "  --server2 IP:PORT  a second server: odd users talk to it (MESSAGE crosses)\n"
+          "  --ca2 FILE, --name2 NAME, --domain2 D  the second server's (default: the first's)\n"
           "  --conns N      connections (register: calls in flight) (default 10)\n"
           "  --rate R       target transactions per second, 0 = unpaced (default 1000)\n"
           "  --count N      stop after N transactions (default 10000)\n"
@@ -1268,12 +1321,52 @@ static void usage(FILE *f)
           "  --users PFX    user of connection i is PFX followed by i in 4 digits (default u)\n"
           "  --password P   every user's password (default bench-password)\n"
           "  --alg A        first | md5 | sha256: digest algorithm (default first offered)\n"
-          "  --pids P,P...  server processes: CPU (utime+stime) and PSS from /proc\n"
+          "  --pids [L=]P,...  server processes: CPU (utime+stime) and PSS from /proc;\n"
+          "                 a process labelled L also gets server_cpu_*_L lines\n"
           "  --hold S       idle: keep the connections S seconds after measuring\n"
+          "  --senders S    message: all | even (only even users send) (default all)\n"
           "  --tls12        TLS 1.2 only (default: TLS 1.2 or 1.3, 1.3 preferred)\n"
           "  --timeout MS   transaction / handshake timeout (default 5000)\n"
           "  --quiet        no warnings on stderr\n",
           f);
+}
+
+/* One --pids value: PID or LABEL=PID. */
+static void add_pid(const char *arg)
+{
+    if (o.npids == MAX_PIDS)
+        die("too many --pids");
+    struct server_pid *p = &o.pids[o.npids++];
+    const char *eq = strchr(arg, '=');
+    if (eq != NULL) {
+        size_t n = (size_t)(eq - arg);
+        if (n == 0 || n >= sizeof p->label ||
+            strspn(arg, "abcdefghijklmnopqrstuvwxyz0123456789_") < n)
+            die("--pids: a label is 1 to %zu of a-z 0-9 _", sizeof p->label - 1);
+        memcpy(p->label, arg, n);
+        p->label[n] = '\0';
+        arg = eq + 1;
+    }
+    p->pid = atoi(arg);
+    if (p->pid <= 0 || proc_cpu_ticks(p->pid) < 0)
+        die("--pids: no process %s", arg);
+}
+
+/* side->server "IPv4:PORT", on loopback only. */
+static void parse_server(struct side *side)
+{
+    char host[64];
+    const char *colon = strrchr(side->server, ':');
+    if (colon == NULL || (size_t)(colon - side->server) >= sizeof host)
+        die("%s: the server must be IP:PORT", side->server);
+    memcpy(host, side->server, (size_t)(colon - side->server));
+    host[colon - side->server] = '\0';
+    side->addr.sin_family = AF_INET;
+    side->addr.sin_port = htons((uint16_t)atoi(colon + 1));
+    if (inet_pton(AF_INET, host, &side->addr.sin_addr) != 1 || side->addr.sin_port == 0)
+        die("%s: the server must be IPv4:PORT", side->server);
+    if ((ntohl(side->addr.sin_addr.s_addr) >> 24) != 127)
+        die("%s: the server must be on 127.0.0.0/8 (loopback benchmarks only)", side->server);
 }
 
 static void parse_args(int argc, char **argv)
@@ -1285,15 +1378,21 @@ static void parse_args(int argc, char **argv)
         {"window", 1, 0, 'w'}, {"users", 1, 0, 'u'},    {"password", 1, 0, 'p'},
         {"alg", 1, 0, 'a'},    {"pids", 1, 0, 'P'},     {"hold", 1, 0, 'H'},
         {"tls12", 0, 0, '2'},  {"timeout", 1, 0, 'T'},  {"quiet", 0, 0, 'q'},
-        {"help", 0, 0, 'h'},   {0, 0, 0, 0},
+        {"help", 0, 0, 'h'},   {"server2", 1, 0, 'x'},  {"ca2", 1, 0, 'y'},
+        {"name2", 1, 0, 'z'},  {"domain2", 1, 0, 'D'},  {"senders", 1, 0, 'e'},
+        {0, 0, 0, 0},
     };
     int ch;
     while ((ch = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
         switch (ch) {
-        case 's': o.server = optarg; break;
-        case 'c': o.ca = optarg; break;
-        case 'n': o.name = optarg; break;
-        case 'd': o.domain = optarg; break;
+        case 's': g_side[0].server = optarg; break;
+        case 'c': g_side[0].ca = optarg; break;
+        case 'n': g_side[0].name = optarg; break;
+        case 'd': g_side[0].domain = optarg; break;
+        case 'x': g_side[1].server = optarg; break;
+        case 'y': g_side[1].ca = optarg; break;
+        case 'z': g_side[1].name = optarg; break;
+        case 'D': g_side[1].domain = optarg; break;
         case 'S':
             if (!strcmp(optarg, "options")) o.sc = SC_OPTIONS;
             else if (!strcmp(optarg, "message")) o.sc = SC_MESSAGE;
@@ -1316,13 +1415,15 @@ static void parse_args(int argc, char **argv)
             break;
         case 'P':
             for (char *s = optarg, *tok; (tok = strsep(&s, ",")) != NULL;)
-                if (*tok) {
-                    if (o.npids == MAX_PIDS)
-                        die("too many --pids");
-                    o.pids[o.npids++] = atoi(tok);
-                }
+                if (*tok)
+                    add_pid(tok);
             break;
         case 'H': o.hold = atof(optarg); break;
+        case 'e':
+            if (!strcmp(optarg, "all")) o.even_senders = false;
+            else if (!strcmp(optarg, "even")) o.even_senders = true;
+            else die("--senders: all or even");
+            break;
         case '2': o.tls12 = true; break;
         case 'T': o.timeout_ms = atoi(optarg); break;
         case 'q': o.quiet = true; break;
@@ -1330,10 +1431,21 @@ static void parse_args(int argc, char **argv)
         default: usage(stderr); exit(2);
         }
     }
-    if (o.server == NULL || o.ca == NULL) {
+    if (g_side[0].server == NULL || g_side[0].ca == NULL) {
         usage(stderr);
         exit(2);
     }
+    if (g_side[1].server != NULL) {
+        g_nsides = 2;
+        if (g_side[1].ca == NULL)
+            g_side[1].ca = g_side[0].ca;
+        if (g_side[1].domain == NULL)
+            g_side[1].domain = g_side[0].domain;
+    } else if (g_side[1].ca || g_side[1].name || g_side[1].domain) {
+        die("--ca2, --name2 and --domain2 go with --server2");
+    }
+    if (g_nsides == 2 && o.conns % 2 != 0)
+        die("--server2: --conns must be even (half the users on each server)");
     if (o.conns < 1 || o.conns > MAX_CONNS)
         die("--conns must be 1..%d", MAX_CONNS);
     if (o.sc == SC_MESSAGE && o.conns % 2 != 0)
@@ -1348,22 +1460,23 @@ static void parse_args(int argc, char **argv)
         die("bad --count, --rate or --timeout");
     if (strlen(o.user_prefix) > 32 || strpbrk(o.user_prefix, "@:;<>\" \r\n") != NULL)
         die("--users: a short user name prefix");
-    for (int i = 0; i < o.npids; i++)
-        if (o.pids[i] <= 0 || proc_cpu_ticks(o.pids[i]) < 0)
-            die("--pids: no process %d", o.pids[i]);
+    for (int i = 0; i < g_nsides; i++)
+        parse_server(&g_side[i]);
+}
 
-    char host[64];
-    const char *colon = strrchr(o.server, ':');
-    if (colon == NULL || (size_t)(colon - o.server) >= sizeof host)
-        die("--server must be IP:PORT");
-    memcpy(host, o.server, (size_t)(colon - o.server));
-    host[colon - o.server] = '\0';
-    g_addr.sin_family = AF_INET;
-    g_addr.sin_port = htons((uint16_t)atoi(colon + 1));
-    if (inet_pton(AF_INET, host, &g_addr.sin_addr) != 1 || g_addr.sin_port == 0)
-        die("--server must be IPv4:PORT");
-    if ((ntohl(g_addr.sin_addr.s_addr) >> 24) != 127)
-        die("--server must be on 127.0.0.0/8 (loopback benchmarks only)");
+static SSL_CTX *client_ctx(const char *ca)
+{
+    SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+    if (ctx == NULL)
+        die("SSL_CTX_new failed");
+    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    SSL_CTX_set_max_proto_version(ctx, o.tls12 ? TLS1_2_VERSION : TLS1_3_VERSION);
+    if (SSL_CTX_load_verify_locations(ctx, ca, NULL) != 1)
+        die("cannot load CA file %s", ca);
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF); /* full handshakes only */
+    SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    return ctx;
 }
 
 static void on_signal(int sig)
@@ -1388,16 +1501,8 @@ int main(int argc, char **argv)
         die("--conns %d needs more open files than the limit %lu (ulimit -n)", o.conns,
             (unsigned long)rl.rlim_cur);
 
-    g_ctx = SSL_CTX_new(TLS_client_method());
-    if (g_ctx == NULL)
-        die("SSL_CTX_new failed");
-    SSL_CTX_set_min_proto_version(g_ctx, TLS1_2_VERSION);
-    SSL_CTX_set_max_proto_version(g_ctx, o.tls12 ? TLS1_2_VERSION : TLS1_3_VERSION);
-    if (SSL_CTX_load_verify_locations(g_ctx, o.ca, NULL) != 1)
-        die("cannot load CA file %s", o.ca);
-    SSL_CTX_set_verify(g_ctx, SSL_VERIFY_PEER, NULL);
-    SSL_CTX_set_session_cache_mode(g_ctx, SSL_SESS_CACHE_OFF); /* full handshakes only */
-    SSL_CTX_set_mode(g_ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    for (int i = 0; i < g_nsides; i++)
+        g_side[i].ctx = client_ctx(g_side[i].ca);
 
     unsigned char rnd[12];
     RAND_bytes(rnd, sizeof rnd);
