@@ -107,3 +107,8 @@ void tls_config_set_client_auth(tls_config *cfg, enum tls_client_auth mode)
 {
     cfg->client_auth = mode;
 }
+
+void tls_config_set_verify_advisory(tls_config *cfg, bool advisory)
+{
+    cfg->verify_advisory = advisory;
+}

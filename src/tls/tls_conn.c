@@ -119,9 +119,10 @@ static int arm_verification(tls_conn *conn, tls_config *cfg, tn_err *err)
 {
     if (cfg->trust == NULL)
         return tn_errf(err, "no trust store configured: cannot verify the peer");
+    conn->advisory = cfg->verify_advisory;
     if (tls_verify_arm(conn->ssl, tls_trust_store(cfg->trust),
-                       tls_trust_checks_revocation(cfg->trust), &conn->expect,
-                       &conn->diag->verdict) < 0)
+                       tls_trust_checks_revocation(cfg->trust), cfg->verify_advisory,
+                       &conn->expect, &conn->diag->verdict) < 0)
         return tn_errf(err, "cannot set up certificate verification");
     return 0;
 }

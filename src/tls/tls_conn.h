@@ -47,6 +47,11 @@ void tls_config_set_trust(tls_config *cfg, tls_trust *trust);
 /* The same, but cfg owns the store and frees it with itself. */
 void tls_config_own_trust(tls_config *cfg, tls_trust *trust);
 void tls_config_set_client_auth(tls_config *cfg, enum tls_client_auth mode);
+/* Advisory verification (opportunistic TLS, RFC 7435): the peer is judged
+ * as usual and the verdict with its reason is kept for the log and for the
+ * caller's policy, but a peer that fails never fails the handshake.  The
+ * caller then decides (tls_conn_peer_trusted) what the session may do. */
+void tls_config_set_verify_advisory(tls_config *cfg, bool advisory);
 
 /* Start TLS on a connected socket fd (not closed by tls_conn_free).  A
  * client sends expect->name as SNI (unless it is an IP literal) and checks

@@ -21,6 +21,7 @@ struct tls_config {
     tls_trust *trust;
     bool owns_trust;
     enum tls_client_auth client_auth;
+    bool verify_advisory; /* judge the peer, never refuse the handshake */
 };
 
 /* What a handshake needs to decide and to explain itself; released once
@@ -38,6 +39,7 @@ struct tls_conn {
     struct tls_expect expect;
     struct tls_diag *diag;   /* NULL after tls_conn_release_diagnostics */
     bool trusted;            /* the verdict, kept after the release */
+    bool advisory;           /* from the configuration: see tls_conn.h */
     int peer_record_version; /* lowest record version the peer sent */
     int peer_hello_version;  /* a client's ClientHello legacy_version */
 };

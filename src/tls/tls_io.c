@@ -104,7 +104,7 @@ enum tls_io tls_conn_handshake(tls_conn *conn)
         return io_result(conn, ret);
     conn->trusted = conn->diag->verdict.decided && conn->diag->verdict.trusted;
     /* A client always verifies; a server verified a certificate if one came. */
-    if (SSL_is_server(conn->ssl) == 0 && !conn->diag->verdict.trusted) {
+    if (SSL_is_server(conn->ssl) == 0 && !conn->diag->verdict.trusted && !conn->advisory) {
         tn_strlcpy(conn->diag->failure, "peer certificate was not verified",
                    sizeof conn->diag->failure);
         return TLS_IO_ERROR;
@@ -285,7 +285,7 @@ void tls_conn_describe_as(const tls_conn *conn, const char *peer_addr, const cha
         verdict = "refused";
         reason = tls_conn_failure(conn);
     } else if (v->decided) {
-        verdict = v->trusted ? "trusted" : "refused";
+        verdict = v->trusted ? "trusted" : conn->advisory ? "not verified" : "refused";
         reason = v->reason;
     } else {
         verdict = "accepted";

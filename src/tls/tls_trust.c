@@ -27,6 +27,7 @@ struct tls_trust {
     size_t n_crl;
     X509_STORE *store;
     STACK_OF(X509) *cas;
+    bool system; /* OpenSSL's default roots (the distribution's bundle) */
 };
 
 static int stamp_file(struct file_stamp *f, tn_err *err)
@@ -108,6 +109,8 @@ static int load_store(tls_trust *t, tn_err *err)
         rc = stamp_file(&t->crls[i], err);
         rc = rc < 0 ? rc : add_crls(store, t->crls[i].path, err);
     }
+    if (rc == 0 && t->system && !X509_STORE_set_default_paths(store))
+        rc = tn_errf(err, "trust store %s: cannot load the system roots", t->name);
     if (rc == 0 && t->n_crl > 0)
         X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL);
     if (rc < 0) {
@@ -156,6 +159,24 @@ tls_trust *tls_trust_new_multi(const char *name, const char *const *ca_files, si
     }
     if (load_store(t, err) < 0) {
         free_paths(t);
+        free(t);
+        return NULL;
+    }
+    return t;
+}
+
+tls_trust *tls_trust_new_system(const char *name, tn_err *err)
+{
+    tls_trust *t = calloc(1, sizeof *t);
+    if (t == NULL) {
+        tn_errf(err, "out of memory");
+        return NULL;
+    }
+    t->system = true;
+    int rc = tn_strlcpy(t->name, name, sizeof t->name) < 0
+                 ? tn_errf(err, "trust store %s: name too long", name)
+                 : load_store(t, err);
+    if (rc < 0) {
         free(t);
         return NULL;
     }

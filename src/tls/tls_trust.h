@@ -31,6 +31,10 @@ tls_trust *tls_trust_new(const char *name, const char *ca_file,
  * federation partner's root). */
 tls_trust *tls_trust_new_multi(const char *name, const char *const *ca_files, size_t n_ca,
                                const char *const *crl_files, size_t n_crl, tn_err *err);
+/* The system roots (Debian's ca-certificates bundle, as OpenSSL finds it):
+ * for connectors that trust public CAs.  No CRLs; the roots are not sent
+ * in a CertificateRequest. */
+tls_trust *tls_trust_new_system(const char *name, tn_err *err);
 void tls_trust_free(tls_trust *trust);
 
 /* Re-read the files if any changed.  *reloaded (may be NULL) says whether

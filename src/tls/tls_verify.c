@@ -15,6 +15,7 @@ struct verify_ctx {
     const struct tls_expect *expect;
     struct tls_verdict *verdict;
     bool checks_revocation;
+    bool advisory;
 };
 
 static int ex_index = -1;
@@ -170,15 +171,17 @@ static void keep_chain(struct tls_verdict *v, X509_STORE_CTX *store_ctx)
 }
 
 /* error picks the TLS alert OpenSSL sends (certificate_expired,
- * certificate_revoked, ...); the reason itself stays ours. */
-static int refuse(struct tls_verdict *v, X509_STORE_CTX *store_ctx, int depth, int error)
+ * certificate_revoked, ...); the reason itself stays ours.  Advisory: the
+ * verdict stands, the handshake goes on. */
+static int refuse(struct verify_ctx *vc, X509_STORE_CTX *store_ctx, int depth, int error)
 {
+    struct tls_verdict *v = vc->verdict;
     v->decided = true;
     v->trusted = false;
     v->error_depth = depth;
     keep_chain(v, store_ctx);
     X509_STORE_CTX_set_error(store_ctx, error);
-    return 0;
+    return vc->advisory;
 }
 
 static void describe_revocation(struct verify_ctx *vc, X509 *leaf)
@@ -200,12 +203,12 @@ static int judge_leaf(struct verify_ctx *vc, X509_STORE_CTX *store_ctx, X509 *le
 {
     struct tls_verdict *v = vc->verdict;
     if (tls_verify_key_usage(leaf, vc->expect->role, v->reason, sizeof v->reason) < 0)
-        return refuse(v, store_ctx, 0, X509_V_ERR_INVALID_PURPOSE);
+        return refuse(vc, store_ctx, 0, X509_V_ERR_INVALID_PURPOSE);
     if (vc->expect->name != NULL &&
         tls_name_check(leaf, vc->expect->name, vc->expect->rules, v->name_check,
                        sizeof v->name_check) < 0) {
         tn_strlcpy(v->reason, v->name_check, sizeof v->reason);
-        return refuse(v, store_ctx, 0, X509_V_ERR_HOSTNAME_MISMATCH);
+        return refuse(vc, store_ctx, 0, X509_V_ERR_HOSTNAME_MISMATCH);
     }
     if (vc->expect->name == NULL)
         tn_strlcpy(v->name_check, "not checked: no name expected", sizeof v->name_check);
@@ -228,7 +231,7 @@ static int verify_callback(int preverify_ok, X509_STORE_CTX *store_ctx)
         return 0; /* never trust a connection we did not arm */
     struct tls_verdict *v = vc->verdict;
     if (v->decided)
-        return v->trusted;
+        return v->trusted || vc->advisory;
     int depth = X509_STORE_CTX_get_error_depth(store_ctx);
     X509 *cert = X509_STORE_CTX_get_current_cert(store_ctx);
     if (!preverify_ok) {
@@ -238,7 +241,7 @@ static int verify_callback(int preverify_ok, X509_STORE_CTX *store_ctx)
         /* OpenSSL's purpose check runs first; name the missing usage. */
         if (error == X509_V_ERR_INVALID_PURPOSE && depth == 0)
             tls_verify_key_usage(cert, vc->expect->role, v->reason, sizeof v->reason);
-        return refuse(v, store_ctx, depth, X509_STORE_CTX_get_error(store_ctx));
+        return refuse(vc, store_ctx, depth, X509_STORE_CTX_get_error(store_ctx));
     }
     return depth == 0 ? judge_leaf(vc, store_ctx, cert) : 1;
 }
@@ -254,7 +257,7 @@ static void alloc_ex_index(void)
     ex_index = SSL_get_ex_new_index(0, NULL, NULL, NULL, free_verify_ctx);
 }
 
-int tls_verify_arm(SSL *ssl, X509_STORE *store, bool checks_revocation,
+int tls_verify_arm(SSL *ssl, X509_STORE *store, bool checks_revocation, bool advisory,
                    const struct tls_expect *expect, struct tls_verdict *verdict)
 {
     /* Workers arm connections concurrently: allocate the index once. */
@@ -267,6 +270,7 @@ int tls_verify_arm(SSL *ssl, X509_STORE *store, bool checks_revocation,
     vc->expect = expect;
     vc->verdict = verdict;
     vc->checks_revocation = checks_revocation;
+    vc->advisory = advisory;
     if (!SSL_set_ex_data(ssl, ex_index, vc)) {
         OPENSSL_free(vc);
         return -1;

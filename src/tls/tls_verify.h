@@ -52,8 +52,9 @@ int tls_verify_key_usage(X509 *leaf, enum tls_peer_role role, char *buf, size_t 
 
 /* Arm ssl so that the handshake verifies the peer against store as
  * expected; the verdict is filled in during the handshake.  verdict and
- * expect must outlive the handshake. */
-int tls_verify_arm(SSL *ssl, X509_STORE *store, bool checks_revocation,
+ * expect must outlive the handshake.  advisory: a peer that fails is
+ * judged all the same but the handshake goes on (opportunistic TLS). */
+int tls_verify_arm(SSL *ssl, X509_STORE *store, bool checks_revocation, bool advisory,
                    const struct tls_expect *expect, struct tls_verdict *verdict);
 
 /* Undo tls_verify_arm's hold on the verdict (no verification follows). */
