@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
 """smtp_starttls_server.py - a tiny SMTP server for STARTTLS tests (stdlib only).
 
-usage: smtp_starttls_server.py PORT CERT KEY [MODE]
+usage: smtp_starttls_server.py [ADDR:]PORT CERT KEY [MODE]
 
-Listens on 127.0.0.1:PORT.  Sends a 220 greeting, answers EHLO/HELO, and
-on STARTTLS answers 220 and wraps the connection in TLS with CERT (PEM,
-may hold the chain) and KEY.  MODE:
+Listens on ADDR:PORT (ADDR defaults to 127.0.0.1).  Sends a 220 greeting,
+answers EHLO/HELO, and on STARTTLS answers 220 and wraps the connection in
+TLS with CERT (PEM, may hold the chain) and KEY.  MODE:
   normal       (default) EHLO advertises STARTTLS
   no-starttls  EHLO does not advertise STARTTLS; STARTTLS gets 502
   inject       the STARTTLS reply is followed by "250 injected" in the same
@@ -80,14 +80,16 @@ def serve(conn, ctx, mode):
 def main():
     if len(sys.argv) not in (4, 5) or (len(sys.argv) == 5 and sys.argv[4] not in MODES):
         sys.exit(__doc__)
-    port, cert, key = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+    addr, _, port = sys.argv[1].rpartition(":")
+    addr, port = addr or "127.0.0.1", int(port)
+    cert, key = sys.argv[2], sys.argv[3]
     mode = sys.argv[4] if len(sys.argv) == 5 else "normal"
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(cert, key)
     ctx.num_tickets = 0  # like trustnet's servers (see check_endpoint.sh)
     srv = socket.socket()
     srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    srv.bind(("127.0.0.1", port))
+    srv.bind((addr, port))
     srv.listen(16)
     while True:
         conn, _ = srv.accept()
