@@ -17,5 +17,7 @@ int cmd_check(int argc, char **argv); /* src/cli/cmd_check.c */
 int cmd_user(int argc, char **argv);  /* src/cli/cmd_user.c  */
 int cmd_topology(int argc, char **argv); /* src/cli/cmd_topology.c */
 int cmd_serve(int argc, char **argv); /* src/cli/cmd_serve.c */
+int cmd_mailq(int argc, char **argv); /* src/cli/cmd_mail.c  */
+int cmd_mail(int argc, char **argv);  /* src/cli/cmd_mail.c  */
 
 #endif

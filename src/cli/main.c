@@ -35,6 +35,10 @@ static const char usage_text[] =
     "             show what it defines\n"
     "    serve --topology FILE --server FQDN\n"
     "             run one server of the topology (SIP front end over TLS)\n"
+    "    mailq --topology FILE --server FQDN\n"
+    "             list the messages in a mail server's queue\n"
+    "    mail flush|delete --topology FILE --server FQDN\n"
+    "             retry the queue now, or delete messages from it\n"
     "\n"
     "EXIT STATUS\n"
     "    0 success or trusted, 1 refused or failed, 2 bad usage or cannot\n"
@@ -55,6 +59,8 @@ static const struct command commands[] = {
     {"user", cmd_user},
     {"topology", cmd_topology},
     {"serve", cmd_serve},
+    {"mailq", cmd_mailq},
+    {"mail", cmd_mail},
 };
 
 int main(int argc, char **argv)
