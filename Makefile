@@ -15,7 +15,8 @@ BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -pthread -Isrc $(WARN) -g \
            $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 # Evaluated when make starts: targets that first install packages (all,
 # check, run) build through a sub-make, which sees the installed ones.
-LDLIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lssl -lcrypto -lyaml -lsqlite3)
+LDLIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lssl -lcrypto -lyaml -lsqlite3) \
+           -lresolv
 OPT     ?= -O2 -D_FORTIFY_SOURCE=2 -fstack-protector-strong
 SAN     := -O1 -fsanitize=address,undefined -fno-omit-frame-pointer \
            -fno-sanitize-recover=undefined
@@ -37,7 +38,7 @@ TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tests/%)
 DEB_PKGS := gcc make pkg-config libssl-dev openssl libcmocka-dev python3 ca-certificates \
             libyaml-dev libsqlite3-dev \
             sip-tester socat sipsak baresip linphone-cli iproute2 kamailio kamailio-tls-modules \
-            postfix swaks python3-aiosmtpd
+            postfix swaks libnet-ssleay-perl python3-aiosmtpd
 
 .PHONY: all deps build check run clean asan
 all: deps

@@ -1,12 +1,15 @@
 /* cmd_serve.c - trustnet serve: run the roles the topology gives this
- * server (today: frontend, the SIP registrar and proxy). */
+ * server: frontend and edge (src/sip/), mail (src/mail/). */
 #include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cli/commands.h"
 #include "common/log.h"
 #include "common/str.h"
+#include "mail/mail_server.h"
 #include "sip/sip_server.h"
 #include "topology/topology.h"
 
@@ -25,7 +28,17 @@ static const char help_text[] =
     "    over TLS only: plain TCP or UDP SIP is not offered at all.  Users\n"
     "    authenticate with HTTP digest (SHA-256 or MD5) against the store\n"
     "    (see trustnet user).  Requests for a registered user go back over\n"
-    "    the TLS connection the user registered on.\n"
+    "    the TLS connection the user registered on.  The edge role relays\n"
+    "    between our servers and federation partners' edges (mutual TLS on\n"
+    "    both sides, each partner trusted only through its own root).\n"
+    "\n"
+    "    The mail role is an SMTP relay on smtp_listen (default port 25) with\n"
+    "    STARTTLS: mail for our domains and, from our own mail servers\n"
+    "    (mutual TLS), for any domain is acknowledged only once it is\n"
+    "    durably in the spool, then delivered to its next hop: a connector's\n"
+    "    partner (TLS required and verified), another of our mail servers\n"
+    "    (mutual TLS), a mail route or the domain's MX (opportunistic TLS).\n"
+    "    See trustnet mailq for the queue.\n"
     "\n"
     "    Every connection is logged with peer address, TLS version, cipher,\n"
     "    client certificate (if any) and verdict.\n"
@@ -37,6 +50,8 @@ static const char help_text[] =
     "                     connections; established connections stay up.  CA,\n"
     "                     CRL and partner root files are also re-read on their\n"
     "                     own when they change on disk (checked every 5 s).\n"
+    "                     The mail role re-reads its domains, connectors,\n"
+    "                     routes and certificates.\n"
     "\n"
     "OPTIONS\n"
     "    --topology FILE    the topology file (see docs/topology.md)\n"
@@ -54,6 +69,8 @@ static const char help_text[] =
 struct serve_ctx {
     const char *topology_file;
     const char *server_fqdn;
+    mail_server *mail; /* the mail role next to the SIP ones, or NULL */
+    bool running;      /* later loads are SIGHUP reloads */
 };
 
 static int copy_path(char *dst, size_t size, const char *path, tn_err *err)
@@ -66,9 +83,6 @@ static int copy_path(char *dst, size_t size, const char *path, tn_err *err)
 static int map_server(const struct topology *topo, const struct topo_server *s,
                       struct sip_server_config *cfg, tn_err *err)
 {
-    if (!(s->roles & (TOPO_ROLE_FRONTEND | TOPO_ROLE_EDGE)))
-        return tn_errf(err, "%s has neither the frontend nor the edge role: the mail role "
-                       "does not run yet", s->fqdn);
     if (tn_strlcpy(cfg->fqdn, s->fqdn, sizeof cfg->fqdn) < 0 ||
         tn_strlcpy(cfg->listen, s->sip_listen.text, sizeof cfg->listen) < 0)
         return tn_errf(err, "server name or address too long");
@@ -98,6 +112,12 @@ static int map_server(const struct topology *topo, const struct topo_server *s,
 /* Load the topology and fill cfg for our server (also used on SIGHUP). */
 static int load_config(struct sip_server_config *cfg, void *arg, tn_err *err)
 {
+    struct serve_ctx *serve = arg;
+    tn_err mail_err;
+    /* SIGHUP (the SIP server handles signals): the mail role reloads too. */
+    if (serve->running && serve->mail != NULL && mail_server_reload(serve->mail, &mail_err) < 0)
+        tn_log(TN_LOG_ERROR, "smtp", "SIGHUP: mail configuration not reloaded: %s",
+               mail_err.msg);
     struct serve_ctx *ctx = arg;
     struct topology *topo = NULL;
     struct topology_diags diags;
@@ -120,6 +140,72 @@ static int load_config(struct sip_server_config *cfg, void *arg, tn_err *err)
     else
         topology_free(topo);
     return rc;
+}
+
+/* Which roles the topology gives our server (each role then loads and
+ * checks what it needs, and reports its problems itself). */
+static int server_roles(const struct serve_ctx *ctx, unsigned *roles, tn_err *err)
+{
+    struct topology *topo = NULL;
+    struct topology_diags diags;
+    topology_diags_init(&diags);
+    int rc = topology_load(ctx->topology_file, &topo, &diags, err);
+    if (rc < 0)
+        topology_diags_print(&diags, ctx->topology_file, stderr);
+    topology_diags_free(&diags);
+    const struct topo_server *s = rc == 0 ? topology_find_server(topo, ctx->server_fqdn) : NULL;
+    if (rc == 0 && s == NULL)
+        rc = tn_errf(err, "%s: no server %s in the topology", ctx->topology_file,
+                     ctx->server_fqdn);
+    *roles = s ? s->roles : 0;
+    topology_free(topo);
+    return rc;
+}
+
+static int run_mail_only(struct serve_ctx *ctx)
+{
+    tn_err err;
+    if (mail_server_run(ctx->topology_file, ctx->server_fqdn, &err) < 0) {
+        tn_log(TN_LOG_ERROR, "serve", "%s", err.msg);
+        return TN_EXIT_REFUSED;
+    }
+    return TN_EXIT_OK;
+}
+
+/* The SIP roles, and the mail role beside them when the server has it;
+ * the SIP server takes the signals and reloads both. */
+static int run_sip(struct serve_ctx *ctx, unsigned roles)
+{
+    tn_err err;
+    struct sip_server_config cfg;
+    sip_server_config_defaults(&cfg);
+    if (load_config(&cfg, ctx, &err) < 0) {
+        tn_log(TN_LOG_ERROR, "serve", "%s", err.msg);
+        return TN_EXIT_USAGE;
+    }
+    if (roles & TOPO_ROLE_MAIL) {
+        /* Threads started from here on leave the signals to the SIP server. */
+        sigset_t set;
+        sigemptyset(&set);
+        sigaddset(&set, SIGTERM);
+        sigaddset(&set, SIGINT);
+        sigaddset(&set, SIGHUP);
+        pthread_sigmask(SIG_BLOCK, &set, NULL);
+        signal(SIGPIPE, SIG_IGN);
+        if ((ctx->mail = mail_server_start(ctx->topology_file, ctx->server_fqdn, &err)) == NULL) {
+            tn_log(TN_LOG_ERROR, "serve", "%s", err.msg);
+            topology_free(cfg.topo);
+            return TN_EXIT_REFUSED;
+        }
+    }
+    ctx->running = true;
+    int rc = sip_server_run(&cfg, load_config, ctx, &err);
+    mail_server_stop(ctx->mail);
+    if (rc < 0) {
+        tn_log(TN_LOG_ERROR, "serve", "%s", err.msg);
+        return TN_EXIT_REFUSED;
+    }
+    return TN_EXIT_OK;
 }
 
 static enum tn_log_level parse_level(const char *s, bool *ok)
@@ -168,15 +254,12 @@ int cmd_serve(int argc, char **argv)
         return TN_EXIT_USAGE;
     }
     tn_err err;
-    struct sip_server_config cfg;
-    sip_server_config_defaults(&cfg);
-    if (load_config(&cfg, &ctx, &err) < 0) {
+    unsigned roles;
+    if (server_roles(&ctx, &roles, &err) < 0) {
         tn_log(TN_LOG_ERROR, "serve", "%s", err.msg);
         return TN_EXIT_USAGE;
     }
-    if (sip_server_run(&cfg, load_config, &ctx, &err) < 0) {
-        tn_log(TN_LOG_ERROR, "serve", "%s", err.msg);
-        return TN_EXIT_REFUSED;
-    }
-    return TN_EXIT_OK;
+    if (!(roles & (TOPO_ROLE_FRONTEND | TOPO_ROLE_EDGE)))
+        return run_mail_only(&ctx);
+    return run_sip(&ctx, roles);
 }

@@ -353,9 +353,8 @@ static void hop_to(struct mail_next_hop *hop, const struct topo_addr *a)
 }
 
 static int hop_connector(const mail_policy *p, const struct topo_outbound *c, size_t i,
-                         const char *domain, struct mail_next_hop *hop)
+                         const struct topo_mail_route *route, struct mail_next_hop *hop)
 {
-    const struct topo_mail_route *route = topology_find_mail_route(p->topo, domain);
     if (c->smart_host.set)
         hop_to(hop, &c->smart_host);
     else if (route != NULL)
@@ -365,7 +364,7 @@ static int hop_connector(const mail_policy *p, const struct topo_outbound *c, si
                     "connector %s (TLS not required: opportunistic)", c->name);
         return 0;
     }
-    hop->tls_policy = MAIL_TLS_CONNECTOR;
+    hop->tls_policy = SMTP_TLS_CONNECTOR;
     hop->tls = p->outbound_tls[i];
     hop->expect = (struct tls_expect){.role = TLS_PEER_SERVER};
     if (c->peer_name != NULL) {
@@ -375,6 +374,20 @@ static int hop_connector(const mail_policy *p, const struct topo_outbound *c, si
     tn_snprintf(hop->policy_name, sizeof hop->policy_name, "connector %s (TLS required)",
                 c->name);
     return 0;
+}
+
+/* A route naming another of our mail servers: mutual TLS to it, by its
+ * listen address and its name. */
+static void hop_internal(const mail_policy *p, const struct topo_server *ours,
+                         struct mail_next_hop *hop)
+{
+    hop_to(hop, &ours->smtp_listen);
+    hop->tls_policy = SMTP_TLS_INTERNAL;
+    hop->tls = p->internal_tls;
+    hop->expect = (struct tls_expect){
+        .name = ours->fqdn, .rules = TLS_NAME_EXACT, .role = TLS_PEER_SERVER};
+    tn_snprintf(hop->policy_name, sizeof hop->policy_name,
+                "internal (mail server %s, mutual TLS)", ours->fqdn);
 }
 
 int mail_policy_next_hop(const mail_policy *p, const char *domain, struct mail_next_hop *hop,
@@ -387,28 +400,24 @@ int mail_policy_next_hop(const mail_policy *p, const char *domain, struct mail_n
         return tn_errf(err, "domain name too long");
     hop->port = 25;
     hop->mx = true;
-    hop->tls_policy = MAIL_TLS_OPPORTUNISTIC;
+    hop->tls_policy = SMTP_TLS_OPPORTUNISTIC;
     hop->tls = p->opportunistic_tls;
     hop->expect = (struct tls_expect){.role = TLS_PEER_SERVER};
     tn_strlcpy(hop->policy_name, "opportunistic", sizeof hop->policy_name);
-    for (size_t i = 0; i < t->n_outbound; i++)
-        if (topology_find_outbound(t, domain) == &t->outbound[i])
-            return hop_connector(p, &t->outbound[i], i, domain, hop);
     const struct topo_mail_route *route = topology_find_mail_route(t, domain);
-    if (route == NULL)
-        return 0;
-    const struct topo_server *ours = our_mail_server(t, &route->host);
-    if (ours == NULL) {
-        hop_to(hop, &route->host);
+    const struct topo_server *ours = route ? our_mail_server(t, &route->host) : NULL;
+    /* 1. Through another of our servers (which applies the rules below
+     *    when it is its turn: a route to itself is skipped there). */
+    if (ours != NULL && ours != p->me) {
+        hop_internal(p, ours, hop);
         return 0;
     }
-    /* Our own server: its listen address, its name, mutual TLS. */
-    hop_to(hop, &ours->smtp_listen);
-    hop->tls_policy = MAIL_TLS_INTERNAL;
-    hop->tls = p->internal_tls;
-    hop->expect = (struct tls_expect){
-        .name = ours->fqdn, .rules = TLS_NAME_EXACT, .role = TLS_PEER_SERVER};
-    tn_snprintf(hop->policy_name, sizeof hop->policy_name, "internal (mail server %s, mutual TLS)",
-                ours->fqdn);
+    /* 2. A partner's connector. */
+    for (size_t i = 0; i < t->n_outbound; i++)
+        if (topology_find_outbound(t, domain) == &t->outbound[i])
+            return hop_connector(p, &t->outbound[i], i, route && !ours ? route : NULL, hop);
+    /* 3. A static route; 4. the MX. */
+    if (route != NULL && ours == NULL)
+        hop_to(hop, &route->host);
     return 0;
 }

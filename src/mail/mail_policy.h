@@ -13,11 +13,13 @@
  *     client networks: it requires STARTTLS (else 530 5.7.0) and a client
  *     certificate from its CA with its name (else 550 5.7.1).
  * Sending, per recipient domain, first match wins:
- *   1. an outbound connector: its smart host (else the domain's route,
+ *   1. a mail route naming another of our mail servers (say, the one that
+ *      faces the internet): mutual TLS with the enterprise certificates,
+ *      never plaintext; that server then applies these rules itself;
+ *   2. an outbound connector: its smart host (else the domain's route,
  *      else MX); TLS required and verified against its CA and name;
- *   2. a mail route: its host; one of our mail servers there means mutual
- *      TLS with the enterprise certificates, never plaintext;
- *   3. the domain's MX, with opportunistic TLS.
+ *   3. a mail route: its host, opportunistic TLS;
+ *   4. the domain's MX, opportunistic TLS.
  */
 #ifndef TN_MAIL_MAIL_POLICY_H
 #define TN_MAIL_MAIL_POLICY_H
@@ -26,6 +28,7 @@
 #include <sys/socket.h>
 
 #include "common/err.h"
+#include "smtp/smtp_client.h"
 #include "tls/tls_conn.h"
 #include "topology/topology.h"
 
@@ -76,17 +79,11 @@ int mail_policy_check_rcpt(const mail_policy *p, const char *rcpt_domain,
 
 /* --- sending --------------------------------------------------------------- */
 
-enum mail_tls_policy {
-    MAIL_TLS_OPPORTUNISTIC, /* STARTTLS if offered; unverified is fine; else plaintext */
-    MAIL_TLS_INTERNAL,      /* our servers: mutual TLS, enterprise CA, exact name */
-    MAIL_TLS_CONNECTOR,     /* a partner: TLS required, its CA and name verified */
-};
-
 struct mail_next_hop {
     char host[256];   /* DNS name or IP literal to connect to */
     uint16_t port;
     bool mx;          /* host is a domain: look up its MX records first */
-    enum mail_tls_policy tls_policy;
+    enum smtp_tls_policy tls_policy; /* see smtp/smtp_client.h */
     tls_config *tls;  /* client configuration (borrowed from the policy) */
     struct tls_expect expect; /* name borrowed from the topology */
     char policy_name[128]; /* for the log and mailq: "connector bank", ... */

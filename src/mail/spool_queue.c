@@ -196,7 +196,8 @@ int spool_scan(spool *s, spool_scan_cb cb, void *ctx, size_t *damaged, tn_err *e
     if (spool_names_read(s->queue_fd, SPOOL_QUEUE, &names, err) < 0)
         return -1;
     /* Ids begin with their time: name order is arrival order. */
-    qsort(names.items, names.count, sizeof *names.items, by_name);
+    if (names.count > 1) /* an empty queue may have no array at all */
+        qsort(names.items, names.count, sizeof *names.items, by_name);
     for (size_t i = 0; i < names.count; i++) {
         const char *name = names.items[i];
         if (!spool_id_valid(name)) {

@@ -171,6 +171,16 @@ struct conn *conn_new(struct worker *w, int fd, const struct sockaddr *sa, tls_c
         start_handshake(c, tls_cfg);
     if (c->state != CONN_CLOSED)
         watch(c);
+    /* A plaintext protocol whose server speaks first (SMTP's greeting). */
+    if (tls_cfg == NULL && c->state == CONN_PLAIN && handler->on_open != NULL) {
+        c->busy++;
+        handler->on_open(c, handler->ctx);
+        c->busy--;
+        if (c->state == CONN_CLOSED) {
+            finish_close(c); /* the handler closed it: free it now */
+            return NULL;
+        }
+    }
     return c->state == CONN_CLOSED ? NULL : c;
 }
 
@@ -383,6 +393,17 @@ static void deliver(struct conn *c)
         free(c->rbuf); /* idle connections keep no input buffer */
         c->rbuf = NULL;
         c->rcap = 0;
+    }
+}
+
+void conn_resume_input(struct conn *c)
+{
+    if (c->state != CONN_OPEN && c->state != CONN_PLAIN)
+        return;
+    if (c->rlen > 0) {
+        deliver(c);
+        if (c->state == CONN_CLOSED && c->busy == 0)
+            finish_close(c);
     }
 }
 

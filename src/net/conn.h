@@ -25,6 +25,9 @@ struct conn_handler {
     /* Bytes arrived: consume what forms whole units, return how many bytes
      * were used (the rest stays buffered).  May call conn_send/close. */
     size_t (*on_data)(struct conn *c, const char *buf, size_t len, void *ctx);
+    /* A plaintext connection was accepted (may be NULL): a protocol whose
+     * server speaks first greets here. */
+    void (*on_open)(struct conn *c, void *ctx);
     /* TLS is up (or refused: c is closing); verdict in conn_tls(c). */
     void (*on_secure)(struct conn *c, void *ctx);
     /* The connection is going away (after this, c is freed). */
@@ -93,6 +96,9 @@ struct conn *conn_connect(struct worker *w, const struct sockaddr *sa, socklen_t
  * is running: do not use c after -1). */
 int conn_send(struct conn *c, const void *buf, size_t len);
 
+/* The handler left input unconsumed while it waited (say, for the disk)
+ * and can take it now: hand what is buffered to on_data again. */
+void conn_resume_input(struct conn *c);
 /* Upgrade a plaintext connection: drop buffered input, start TLS. */
 int conn_start_tls(struct conn *c, tls_config *cfg);
 

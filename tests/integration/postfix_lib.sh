@@ -25,7 +25,8 @@ POSTFIX_DIRS=()
 postfix_log() { echo "$1/postfix.log"; }
 
 # Every daemon runs unchrooted (the queue is not /var/spool/postfix); the
-# rest is Debian's master.cf, less the services a sink does not use.
+# rest is Debian's master.cf, less the services a sink does not use (smtp
+# stays, for an instance told to send: default_transport = smtp).
 _postfix_master_cf() {
     local listen=$1
     cat <<EOF
@@ -45,6 +46,8 @@ showq     unix  n       -       n       -       -       showq
 error     unix  -       -       n       -       -       error
 retry     unix  -       -       n       -       -       error
 discard   unix  -       -       n       -       -       discard
+smtp      unix  -       -       n       -       -       smtp
+relay     unix  -       -       n       -       -       smtp
 anvil     unix  -       -       n       -       1       anvil
 scache    unix  -       -       n       -       1       scache
 postlog   unix-dgram n  -       n       -       1       postlogd

@@ -1,0 +1,227 @@
+/* mail_server.c - the mail role's life cycle (see mail_server.h). */
+#include "mail/mail_server.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "common/str.h"
+#include "mail/mail_commit.h"
+#include "mail/mail_queue.h"
+#include "mail/mail_server_internal.h"
+#include "smtp/smtp_server.h"
+
+#define MAIL_MAX_INPUT (64 * 1024)     /* commands pipelined while the disk works */
+#define MAIL_MAX_OUTPUT (1024 * 1024)
+#define MAIL_IDLE_MS (300 * 1000)      /* RFC 5321 4.5.3.2.7: 5 minutes */
+#define MAIL_MAX_RCPTS 1000            /* Postfix's smtpd_recipient_limit */
+#define MAIL_MAX_ERRORS 20             /* Postfix's smtpd_hard_error_limit */
+
+const mail_policy *mail_server_policy(const struct mail_server *ms)
+{
+    return __atomic_load_n(&ms->policy, __ATOMIC_ACQUIRE);
+}
+
+const struct topology *mail_server_topology(const struct mail_server *ms)
+{
+    return __atomic_load_n(&ms->topo, __ATOMIC_ACQUIRE);
+}
+
+/* Read the topology and check the files our server needs. */
+static struct topology *load_topology(const char *file, const char *fqdn, tn_err *err)
+{
+    struct topology *topo = NULL;
+    struct topology_diags diags;
+    topology_diags_init(&diags);
+    int rc = topology_load(file, &topo, &diags, err);
+    const struct topo_server *me = rc == 0 ? topology_find_server(topo, fqdn) : NULL;
+    if (rc == 0 && (me == NULL || !(me->roles & TOPO_ROLE_MAIL)))
+        rc = tn_errf(err, "%s: %s is not a mail server of the topology", file, fqdn);
+    if (rc == 0 && topology_check_files(topo, me, &diags) < 0)
+        rc = tn_errf(err, "%s: the files of server %s have errors", file, fqdn);
+    if (diags.errors + diags.warnings > 0)
+        topology_diags_print(&diags, file, stderr);
+    topology_diags_free(&diags);
+    if (rc < 0) {
+        topology_free(topo);
+        return NULL;
+    }
+    return topo;
+}
+
+static int start_listener(struct mail_server *ms, tn_err *err)
+{
+    const struct topology *t = ms->topo;
+    const struct topo_server *me = topology_find_server(t, ms->fqdn);
+    struct conn_limits limits = {
+        .max_buffer = MAIL_MAX_INPUT,
+        .max_queue = MAIL_MAX_OUTPUT,
+        .handshake_ms = t->limits.handshake_timeout_ms,
+        .idle_ms = MAIL_IDLE_MS,
+    };
+    ms->handler = smtp_server_handler(ms);
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    unsigned workers = me->workers ? me->workers : cpus > 0 && cpus <= 64 ? (unsigned)cpus : 2;
+    /* Plaintext first: TLS starts with STARTTLS, per session. */
+    if (worker_group_init(&ms->group, workers, me->smtp_listen.text, NULL, &ms->handler,
+                          &limits, t->limits.max_connections, err) < 0)
+        return -1;
+    ms->group_ready = true;
+    ms->group.log_component = "smtp";
+    if (worker_group_start(&ms->group, err) < 0)
+        return -1;
+    ms->listening = true;
+    tn_log(TN_LOG_INFO, "smtp", "%s: SMTP with STARTTLS on %s, queue in %s", ms->fqdn,
+           me->smtp_listen.text, me->spool.path);
+    return 0;
+}
+
+static int init(struct mail_server *ms, tn_err *err)
+{
+    if ((ms->topo = load_topology(ms->topology_file, ms->fqdn, err)) == NULL)
+        return -1;
+    const struct topo_server *me = topology_find_server(ms->topo, ms->fqdn);
+    ms->max_message_bytes = ms->topo->mail.max_message_bytes;
+    ms->max_rcpts = MAIL_MAX_RCPTS;
+    ms->max_errors = MAIL_MAX_ERRORS;
+    if ((ms->policy = mail_policy_new(ms->topo, ms->fqdn, err)) == NULL ||
+        (ms->spool = spool_open(me->spool.path, true, err)) == NULL ||
+        (ms->queue = mail_queue_start(ms, err)) == NULL ||
+        (ms->committer = mail_committer_start(ms->spool, ms->queue, err)) == NULL)
+        return -1;
+    return start_listener(ms, err);
+}
+
+mail_server *mail_server_start(const char *topology_file, const char *fqdn, tn_err *err)
+{
+    struct mail_server *ms = calloc(1, sizeof *ms);
+    if (ms == NULL) {
+        tn_errf(err, "out of memory");
+        return NULL;
+    }
+    if (tn_strlcpy(ms->topology_file, topology_file, sizeof ms->topology_file) < 0 ||
+        tn_strlcpy(ms->fqdn, fqdn, sizeof ms->fqdn) < 0) {
+        free(ms);
+        tn_errf(err, "topology path or server name too long");
+        return NULL;
+    }
+    if (init(ms, err) < 0) {
+        mail_server_stop(ms);
+        return NULL;
+    }
+    return ms;
+}
+
+int mail_server_reload(mail_server *ms, tn_err *err)
+{
+    if (ms->n_retired == MAIL_RETIRED_MAX)
+        return tn_errf(err, "too many reloads: restart the server");
+    struct topology *topo = load_topology(ms->topology_file, ms->fqdn, err);
+    mail_policy *policy = topo ? mail_policy_new(topo, ms->fqdn, err) : NULL;
+    if (policy == NULL) {
+        topology_free(topo);
+        return -1;
+    }
+    /* Sessions and deliveries under way keep the old ones until exit. */
+    ms->retired_topo[ms->n_retired] = ms->topo;
+    ms->retired_policy[ms->n_retired++] = ms->policy;
+    __atomic_store_n(&ms->policy, policy, __ATOMIC_RELEASE);
+    __atomic_store_n(&ms->topo, topo, __ATOMIC_RELEASE);
+    tn_log(TN_LOG_INFO, "smtp", "topology, certificates, connectors and routes reloaded "
+           "(listen address and spool need a restart)");
+    return 0;
+}
+
+/* Every loop has run what was posted to it before this returns. */
+struct barrier {
+    pthread_mutex_t lock;
+    pthread_cond_t done;
+    unsigned left;
+};
+
+static void barrier_reached(ev_loop *loop, void *arg)
+{
+    struct barrier *b = arg;
+    pthread_mutex_lock(&b->lock);
+    b->left--;
+    pthread_cond_signal(&b->done);
+    pthread_mutex_unlock(&b->lock);
+}
+
+static void drain_loops(struct worker_group *g)
+{
+    struct barrier b = {.left = 0};
+    pthread_mutex_init(&b.lock, NULL);
+    pthread_cond_init(&b.done, NULL);
+    for (unsigned i = 0; i < g->n; i++) {
+        pthread_mutex_lock(&b.lock);
+        b.left++;
+        pthread_mutex_unlock(&b.lock);
+        if (ev_post(g->workers[i].loop, barrier_reached, &b) < 0)
+            barrier_reached(NULL, &b);
+    }
+    pthread_mutex_lock(&b.lock);
+    while (b.left > 0)
+        pthread_cond_wait(&b.done, &b.lock);
+    pthread_mutex_unlock(&b.lock);
+    pthread_cond_destroy(&b.done);
+    pthread_mutex_destroy(&b.lock);
+}
+
+void mail_server_stop(mail_server *ms)
+{
+    if (ms == NULL)
+        return;
+    /* Commit what was received, let the sessions hear the results, then
+     * close the connections. */
+    mail_committer_stop(ms->committer);
+    if (ms->listening) {
+        drain_loops(&ms->group);
+        worker_group_stop(&ms->group);
+    }
+    if (ms->group_ready)
+        worker_group_free(&ms->group);
+    mail_committer_free(ms->committer);
+    mail_queue_stop(ms->queue);
+    spool_close(ms->spool);
+    for (size_t i = 0; i < ms->n_retired; i++) {
+        mail_policy_free(ms->retired_policy[i]);
+        topology_free(ms->retired_topo[i]);
+    }
+    mail_policy_free(ms->policy);
+    topology_free(ms->topo);
+    free(ms);
+}
+
+int mail_server_run(const char *topology_file, const char *fqdn, tn_err *err)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    /* Before any thread starts, so only this one takes the signals. */
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    mail_server *ms = mail_server_start(topology_file, fqdn, err);
+    if (ms == NULL)
+        return -1;
+    for (;;) {
+        int sig = sigwaitinfo(&set, NULL);
+        if (sig == SIGHUP) {
+            tn_err rerr;
+            if (mail_server_reload(ms, &rerr) < 0)
+                tn_log(TN_LOG_ERROR, "smtp", "SIGHUP: configuration not reloaded: %s",
+                       rerr.msg);
+        } else if (sig == SIGTERM || sig == SIGINT) {
+            tn_log(TN_LOG_INFO, "smtp", "%s: shutting down",
+                   sig == SIGTERM ? "SIGTERM" : "SIGINT");
+            break;
+        }
+    }
+    mail_server_stop(ms);
+    return 0;
+}

@@ -1,0 +1,49 @@
+/*
+ * mail_server_internal.h - state shared by the files of the mail role:
+ * mail_server.c (life cycle), src/smtp/smtp_server.c (receiving),
+ * mail_commit.c (durability before 250) and mail_queue.c (sending).
+ */
+#ifndef TN_MAIL_MAIL_SERVER_INTERNAL_H
+#define TN_MAIL_MAIL_SERVER_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "mail/mail_policy.h"
+#include "mail/mail_server.h"
+#include "mail/spool.h"
+#include "net/worker.h"
+#include "topology/topology.h"
+
+struct mail_committer;
+struct mail_queue;
+
+#define MAIL_RETIRED_MAX 64
+
+struct mail_server {
+    char topology_file[4096];
+    char fqdn[256];
+    struct topology *topo;    /* current: read with mail_server_policy() */
+    mail_policy *policy;      /* built from topo; swapped whole on reload */
+    /* Replaced ones: connections may still use them; freed at stop. */
+    struct topology *retired_topo[MAIL_RETIRED_MAX];
+    mail_policy *retired_policy[MAIL_RETIRED_MAX];
+    size_t n_retired;
+    spool *spool;
+    struct mail_committer *committer;
+    struct mail_queue *queue;
+    struct worker_group group;
+    bool group_ready, listening;
+    struct conn_handler handler;
+    uint64_t max_message_bytes;
+    unsigned max_rcpts;
+    unsigned max_errors;      /* per session, then 421 */
+    uint64_t data_timeout_ms;
+};
+
+/* The policy and topology in force now (a reload swaps them; the old
+ * ones live on until the server stops). */
+const mail_policy *mail_server_policy(const struct mail_server *ms);
+const struct topology *mail_server_topology(const struct mail_server *ms);
+
+#endif
