@@ -235,4 +235,21 @@ if [ -n "$ID" ]; then
 else
     not_ok "mailq lists queue ids" "$(cat mailq.out)"
 fi
+
+# ---- the queue lifetime ends: a forced-TLS message bounces, never sent in plaintext ----
+sed -i '/^mail:/a\  queue_lifetime_s: 1' topology.yaml
+kill -HUP "${MAIL_PIDS[0]}"
+mail_wait_log mail1.corp.test.log "reloaded" 5
+expect_exit 0 "mail flush asks the running server to retry now" -- \
+    "$T" mail flush --topology topology.yaml --server mail1.corp.test
+if mail_wait_sink mbox "Status: 4\.4\.7" 15; then
+    ok "after its lifetime the waiting message bounces to its sender"
+    expect_grep "(name mismatch|TLS is required)" "$(mail_sink_file mbox 'Status: 4\.4\.7')" \
+        "the bounce gives the last reason"
+else
+    not_ok "after its lifetime the waiting message bounces to its sender" \
+        "$(tail -5 mail1.corp.test.log)"
+fi
+"$T" mailq --topology topology.yaml --server mail1.corp.test >mailq3.out 2>&1
+expect_grep "Mail queue is empty" mailq3.out "the queue is empty afterwards"
 mail_stop_servers
