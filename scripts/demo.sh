@@ -1,7 +1,8 @@
 #!/bin/bash
 # demo.sh - what `make run` does: a demo enterprise CA and certificates
-# under demo/ (git-ignored, made once), a demo topology with one front end
-# on 127.0.0.1:5061 and two users, and that front end in the foreground.
+# under demo/ (git-ignored, made once), a demo topology with one server on
+# 127.0.0.1 that is the SIP front end (5061) and the mail relay (2525) for
+# two users, and that server in the foreground.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 TN=build/trustnet
@@ -9,6 +10,8 @@ DEMO=demo
 CA=$DEMO/ca
 STORE=$DEMO/state/trustnet.sqlite
 LISTEN=${DEMO_LISTEN:-127.0.0.1:5061}
+SMTP_LISTEN=${DEMO_SMTP_LISTEN:-127.0.0.1:2525}
+MAILBOX_HOST=${DEMO_MAILBOX_HOST:-127.0.0.1:2526}
 
 if [ ! -f "$CA/ca.pem" ]; then
     echo "== creating the demo enterprise CA in $CA"
@@ -22,10 +25,13 @@ fi
 "$TN" ca crl --dir "$CA" >/dev/null
 
 cat >"$DEMO/topology.yaml" <<YAML
-# The demo organisation: one site, one pool, one front end, two users.
+# The demo organisation: one site, one pool, one server (SIP front end and
+# mail relay), two users.
 version: 1
 organisation: Corp Demo
 sip:
+  domains: [corp.test]
+mail:
   domains: [corp.test]
 trust:
   ca: ca/ca.pem
@@ -37,8 +43,10 @@ sites:
       - fqdn: pool1.corp.test
         servers:
           - fqdn: fe1.corp.test
-            roles: [frontend]
+            roles: [frontend, mail]
             sip_listen: $LISTEN
+            smtp_listen: $SMTP_LISTEN
+            spool: state/mail-spool
             certificate: fe1.corp.test.pem
             key: fe1.corp.test.key
 users:
@@ -46,6 +54,9 @@ users:
     pool: pool1.corp.test
   - address: bob@corp.test
     pool: pool1.corp.test
+mail_routes:
+  - domain: corp.test           # where the mailboxes live
+    host: $MAILBOX_HOST
 YAML
 mkdir -p "$DEMO/state"
 for user in alice bob; do
@@ -61,13 +72,18 @@ echo "== the front end's certificate, as a partner sees it"
 "$TN" cert info "$DEMO/fe1.corp.test.pem" | head -8
 cat <<TEXT
 
-== starting fe1.corp.test on $LISTEN (TLS only; Ctrl-C stops it)
+== starting fe1.corp.test: SIP on $LISTEN (TLS only), SMTP on $SMTP_LISTEN (Ctrl-C stops it)
 
 Register a SIP client over TLS to $LISTEN (domain corp.test):
   users alice@corp.test / alice-demo-password, bob@corp.test / bob-demo-password
   trust the demo CA: $CA/ca.pem
 Check the server as a client would, from another terminal:
   $TN check --sip --name corp.test --ca $CA/ca.pem --crl $CA/crl.pem $LISTEN
+Send mail with STARTTLS; it goes on to the mailbox host $MAILBOX_HOST
+(start one with: /usr/bin/python3 -m aiosmtpd -n -l $MAILBOX_HOST), or
+waits in the queue:
+  swaks --server $SMTP_LISTEN --to alice@corp.test --tls --tls-verify --tls-ca-path $CA/ca.pem --tls-sni fe1.corp.test
+  $TN mailq --topology $DEMO/topology.yaml --server fe1.corp.test
 
 TEXT
 exec "$TN" serve --topology "$DEMO/topology.yaml" --server fe1.corp.test

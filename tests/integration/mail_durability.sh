@@ -46,8 +46,8 @@ python3 "$PEERS/smtp_durability_client.py" --host "$M1" --port 2525 --count "$CO
 CLIENT=$!
 BG_PIDS+=("$CLIENT")
 KILLS=0
-for _ in 1 2 3 4 5; do
-    sleep "0.$((RANDOM % 9 + 1))"
+for _ in 1 2 3 4 5 6 7 8; do
+    sleep "0.$((RANDOM % 4 + 1))"
     kill -0 "$CLIENT" 2>/dev/null || break
     kill -9 "${MAIL_PIDS[0]}"
     wait "${MAIL_PIDS[0]}" 2>/dev/null
