@@ -14,30 +14,14 @@ COUNT=${DURABILITY_COUNT:-1000}
 "$T" ca init --dir ca --name "Corp Enterprise CA" >/dev/null &&
     "$T" ca issue --dir ca mail1.corp.test --out mail1 >/dev/null ||
     { not_ok "set up the CA"; exit 1; }
-cat >topology.yaml <<YAML
-version: 1
-organisation: Corp Test
-sip:
-  domains: [corp.test]
-mail:
-  domains: [corp.test]
-trust:
-  ca: ca/ca.pem
-sites:
-  - name: test
-    pools:
-      - fqdn: mail1.corp.test
-        servers:
-          - fqdn: mail1.corp.test
-            roles: [mail]
-            smtp_listen: $M1:2525
-            spool: spool
-            certificate: mail1.pem
-            key: mail1.key
+{
+    mail_topology "corp.test" "mail1.corp.test $M1:2525"
+    cat <<YAML
 mail_routes:
   - domain: corp.test
     host: $SINK:2526
 YAML
+} >topology.yaml
 mail_sink sink "$SINK" 2526
 mail_serve mail1.corp.test "$M1" 2525 || exit 1
 

@@ -3,6 +3,11 @@
 # servers run from the test's topology.yaml and log to FQDN.log.
 #
 #   mail_need_peers                      swaks and aiosmtpd are there (else a not ok)
+#   mail_topology DOMAINS SERVER...      print a topology: our mail domains
+#                                        ("corp.test, x.test") and one pool of mail
+#                                        servers, each "FQDN ADDR:PORT" (spool
+#                                        spool-FQDN, certificate FQDN-short.pem/.key);
+#                                        routes and connectors are appended by the test
 #   mail_sink NAME ADDR PORT [ARGS]      start a sink: messages in $TMP/sink-NAME/,
 #                                        commands in $TMP/sink-NAME.log
 #   mail_wait_sink NAME PATTERN [S]      wait (10 s) for a message matching PATTERN
@@ -21,6 +26,38 @@ mail_need_peers() {
         not_ok "swaks and python3-aiosmtpd are installed" "run make deps"
         return 1
     fi
+}
+
+mail_topology() {
+    local domains=$1 server fqdn listen
+    shift
+    cat <<YAML
+version: 1
+organisation: Corp Test
+sip:
+  domains: [corp.test]
+mail:
+  domains: [$domains]
+trust:
+  ca: ca/ca.pem
+  crls: [ca/crl.pem]
+sites:
+  - name: test
+    pools:
+      - fqdn: mailpool.corp.test
+        servers:
+YAML
+    for server in "$@"; do
+        read -r fqdn listen <<<"$server"
+        cat <<YAML
+          - fqdn: $fqdn
+            roles: [mail]
+            smtp_listen: $listen
+            spool: spool-$fqdn
+            certificate: ${fqdn%%.*}.pem
+            key: ${fqdn%%.*}.key
+YAML
+    done
 }
 
 mail_sink() {

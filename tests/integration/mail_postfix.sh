@@ -21,32 +21,16 @@ M1=127.0.0.181 PFIN=127.0.0.182 PFOUT=127.0.0.183 SINK=127.0.0.184
     "$T" ca issue --dir ca mail1.corp.test --out mail1 >/dev/null &&
     "$T" ca issue --dir ca mailbox.corp.test --out mailbox >/dev/null ||
     { not_ok "set up the CA"; exit 1; }
-cat >topology.yaml <<YAML
-version: 1
-organisation: Corp Test
-sip:
-  domains: [corp.test]
-mail:
-  domains: [corp.test, plain.corp.test]
-trust:
-  ca: ca/ca.pem
-sites:
-  - name: test
-    pools:
-      - fqdn: mail1.corp.test
-        servers:
-          - fqdn: mail1.corp.test
-            roles: [mail]
-            smtp_listen: $M1:2525
-            spool: spool
-            certificate: mail1.pem
-            key: mail1.key
+{
+    mail_topology "corp.test, plain.corp.test" "mail1.corp.test $M1:2525"
+    cat <<YAML
 mail_routes:
   - domain: corp.test
     host: $PFIN:2525
   - domain: plain.corp.test
     host: $SINK:2526
 YAML
+} >topology.yaml
 
 # Postfix as our mailbox host: STARTTLS offered, TLS logged.
 postfix_instance "$TMP/pfin" mailbox.corp.test "$PFIN:2525" \

@@ -21,33 +21,9 @@ MBOX=127.0.0.163 PLAIN=127.0.0.164 BANK=127.0.0.165 EVIL=127.0.0.166
     "$T" ca issue --dir bank mx.evil.test --out evil-mx >/dev/null ||
     { not_ok "set up the CAs"; exit 1; }
 
-cat >topology.yaml <<YAML
-version: 1
-organisation: Corp Test
-sip:
-  domains: [corp.test]
-mail:
-  domains: [corp.test]
-trust:
-  ca: ca/ca.pem
-  crls: [ca/crl.pem]
-sites:
-  - name: test
-    pools:
-      - fqdn: mailpool.corp.test
-        servers:
-          - fqdn: mail1.corp.test
-            roles: [mail]
-            smtp_listen: $M1:2525
-            spool: spool1
-            certificate: mail1.pem
-            key: mail1.key
-          - fqdn: mail2.corp.test
-            roles: [mail]
-            smtp_listen: $M2:2525
-            spool: spool2
-            certificate: mail2.pem
-            key: mail2.key
+{
+    mail_topology "corp.test" "mail1.corp.test $M1:2525" "mail2.corp.test $M2:2525"
+    cat <<YAML
 mail_routes:
   - domain: corp.test
     host: $MBOX:2526
@@ -77,6 +53,7 @@ mail_connectors:
       ca: bank/ca.pem
       peer_name: mx.bank.test
 YAML
+} >topology.yaml
 expect_exit 0 "the mail topology checks" -- "$T" topology check topology.yaml
 
 mail_sink mbox "$MBOX" 2526
