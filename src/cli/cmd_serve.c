@@ -1,13 +1,12 @@
 /* cmd_serve.c - trustnet serve: run the roles the topology gives this
  * server: frontend and edge (src/sip/), mail (src/mail/). */
 #include <getopt.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cli/commands.h"
 #include "common/log.h"
+#include "common/signals.h"
 #include "common/str.h"
 #include "mail/mail_server.h"
 #include "sip/sip_server.h"
@@ -185,13 +184,7 @@ static int run_sip(struct serve_ctx *ctx, unsigned roles)
     }
     if (roles & TOPO_ROLE_MAIL) {
         /* Threads started from here on leave the signals to the SIP server. */
-        sigset_t set;
-        sigemptyset(&set);
-        sigaddset(&set, SIGTERM);
-        sigaddset(&set, SIGINT);
-        sigaddset(&set, SIGHUP);
-        pthread_sigmask(SIG_BLOCK, &set, NULL);
-        signal(SIGPIPE, SIG_IGN);
+        tn_signals_block(NULL);
         if ((ctx->mail = mail_server_start(ctx->topology_file, ctx->server_fqdn, &err)) == NULL) {
             tn_log(TN_LOG_ERROR, "serve", "%s", err.msg);
             topology_free(cfg.topo);

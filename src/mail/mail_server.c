@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/signals.h"
 #include "common/str.h"
 #include "mail/mail_commit.h"
 #include "mail/mail_queue.h"
@@ -198,14 +199,9 @@ void mail_server_stop(mail_server *ms)
 
 int mail_server_run(const char *topology_file, const char *fqdn, tn_err *err)
 {
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGHUP);
     /* Before any thread starts, so only this one takes the signals. */
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    sigset_t set;
+    tn_signals_block(&set);
     mail_server *ms = mail_server_start(topology_file, fqdn, err);
     if (ms == NULL)
         return -1;

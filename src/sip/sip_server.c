@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/signals.h"
 #include "common/str.h"
 #include "net/net_connect.h"
 #include "sip/sip_edge.h"
@@ -551,12 +552,7 @@ int sip_server_run(const struct sip_server_config *cfg, sip_server_reload_fn fn,
         return tn_errf(err, "out of memory");
     /* Workers inherit this mask: only the main thread takes the signals. */
     sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGHUP);
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    tn_signals_block(&set);
     atomic_store(&shutting_down, false);
     int rc = server_init(srv, cfg, err);
     if (rc == 0)
