@@ -28,7 +28,7 @@
 # postfix-reuse (=yes), and postfix-plain for (c).
 #
 # Usage (as root, from anywhere):  bench/smtp.sh
-# Knobs (environment):  ROUNDS=3 SESSIONS=8 LOAD_SECONDS=15 COUNT=100000
+# Knobs (environment):  ROUNDS=3 SESSIONS=16 LOAD_SECONDS=15 COUNT=100000
 #   RATE=0 (messages/s; 0 = as fast as the relay answers) SIZE=4096
 #   PER_CONN_B=50 WARMUP=200 DRAIN_SECONDS=120 SOURCE_COUNT=3000
 #   ONLY="a b c source"  RELAYS="trustnet postfix postfix-reuse"
@@ -46,7 +46,10 @@ cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 WORK=${WORK:-/tmp/trustnet-mailbench}
 ROUNDS=${ROUNDS:-3}
-SESSIONS=${SESSIONS:-8}
+# 16 sessions: Postfix's smtpd stalls about 40 ms per new TLS connection
+# (Nagle against the client's delayed ACK after its session tickets), so with
+# a handshake per message fewer sessions leave it waiting, not working
+SESSIONS=${SESSIONS:-16}
 LOAD_SECONDS=${LOAD_SECONDS:-15}
 COUNT=${COUNT:-100000}
 RATE=${RATE:-0}
@@ -369,6 +372,8 @@ queue_left() { # RELAY: messages still in the relay's queue (Postfix), or n/a
 }
 
 proc_ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
+# busy ticks of the whole machine (user nice system irq softirq steal)
+busy_ticks() { awk '$1 == "cpu" {print $2+$3+$4+$7+$8+$9; exit}' /proc/stat; }
 
 # Wait until the sink has RUN's N messages (or, RUN "-", N messages more than
 # BASE in all), at most DRAIN_SECONDS.  Prints the seconds waited.
@@ -391,7 +396,7 @@ wait_delivered() { # STATUS RUN N BASE
 # One measured run: the load, then the wait for delivery; CPU of the relay's
 # cgroup and of the sink over the whole of it.
 measure() { # RELAY PHASE OUTFILE SMTPLOAD-ARGS...
-    local relay=$1 phase=$2 out=$3 mode=tls status sink_pid run cpu0 cpu1 s0 s1 base
+    local relay=$1 phase=$2 out=$3 mode=tls status sink_pid run cpu0 cpu1 s0 s1 m0 m1 t0 t1 base
     shift 3
     case " $* " in *" --plain "*) mode=plain ;; esac
     if [ $mode = tls ]; then status=$WORK/sink-tls.status sink_pid=$SINK_TLS_PID
@@ -401,6 +406,8 @@ measure() { # RELAY PHASE OUTFILE SMTPLOAD-ARGS...
     printf 'relay=%s phase=%s load_start=%s\n' "$relay" "$phase" "$(cut -d' ' -f1 /proc/loadavg)" >"$out"
     cpu0=$(cg_usage_us)
     s0=$(proc_ticks "$sink_pid")
+    m0=$(busy_ticks)
+    t0=$(date +%s%N)
     inns "$SMTPLOAD" --server 127.0.0.1:"$(relay_port "$relay")" --rcpt-domain $PARTNER \
         --from $SENDER --helo load.$DOMAIN --run "$run" --quiet "$@" >>"$out" 2>"$RES/stderr/${out##*/}" ||
         say "warning: smtpload reported failures (see $out)"
@@ -409,7 +416,9 @@ measure() { # RELAY PHASE OUTFILE SMTPLOAD-ARGS...
     drain=$(wait_delivered "$status" "$run" "${accepted:-0}" "$base")
     cpu1=$(cg_usage_us)
     s1=$(proc_ticks "$sink_pid")
-    local delivered first last start hz
+    m1=$(busy_ticks)
+    t1=$(date +%s%N)
+    local delivered last start hz
     delivered=$(val "$status" run_messages)
     [ "$(val "$status" run)" = "$run" ] || delivered=0
     last=$(val "$status" run_last_us)
@@ -424,6 +433,11 @@ measure() { # RELAY PHASE OUTFILE SMTPLOAD-ARGS...
             printf "sink_cpu_us_per_msg=%.1f\n", (d > 0 ? (s1-s0)/hz*1e6/d : 0)
             if (d > 0 && la > st) printf "e2e_s=%.3f e2e_msgs_per_s=%.1f\n", (la-st)/1e6, d/((la-st)/1e6)
             else print "e2e_s=0 e2e_msgs_per_s=0" }'
+        # what the rest of the machine used meanwhile, in CPUs: other people's work
+        awk -v m0="$m0" -v m1="$m1" -v hz="$hz" -v t0="$t0" -v t1="$t1" -v c0="$cpu0" -v c1="$cpu1" \
+            -v s0="$s0" -v s1="$s1" -v cl="$(val "$out" client_cpu_s)" 'BEGIN {
+            w = (t1-t0)/1e9; busy = (m1-m0)/hz
+            printf "machine_busy_cpus=%.2f others_cpus=%.2f\n", busy/w, (busy - (c1-c0)/1e6 - (s1-s0)/hz - cl)/w }'
         echo "plain_refused=$(val "$status" plain_refused) load_end=$(cut -d' ' -f1 /proc/loadavg)"
     } >>"$out"
     [ "$delivered" -ge "${accepted:-0}" ] ||
@@ -518,7 +532,7 @@ fi # SUMMARY_ONLY
 [ -f "$RES/params" ] && . "$RES/params"
 
 # --- summary ------------------------------------------------------------------------------------
-KEYS="relay_cpu_us_per_msg e2e_msgs_per_s msgs_per_s lat_us_p50 lat_us_p99 accepted failed undelivered sink_cpu_us_per_msg client_cpu_us_per_msg"
+KEYS="relay_cpu_us_per_msg e2e_msgs_per_s msgs_per_s lat_us_p50 lat_us_p99 accepted failed undelivered sink_cpu_us_per_msg client_cpu_us_per_msg others_cpus"
 table() { # PHASE RELAY...: one column per relay, then trustnet's ratios
     local phase=$1 k r a
     shift
@@ -577,7 +591,7 @@ if have c || have source; then
     say "== (c) plaintext on both hops, Postfix only: one message per connection"
     say "   smtpload --plain -> Postfix (TLS off) -> smtpsink --plain; and smtp-source -s $SESSIONS -m $SOURCE_COUNT"
     printf '   %-24s %14s %14s\n' "" smtpload smtp-source
-    for k in relay_cpu_us_per_msg e2e_msgs_per_s msgs_per_s lat_us_p50 lat_us_p99 accepted delivered; do
+    for k in relay_cpu_us_per_msg e2e_msgs_per_s msgs_per_s lat_us_p50 lat_us_p99 accepted delivered others_cpus; do
         printf '   %-24s %14s %14s\n' "$k" "$(collect "$RES/c.postfix-plain.*" $k)" \
             "$(collect "$RES/source.postfix-plain.*" $k)"
     done
