@@ -436,8 +436,8 @@ measure() { # RELAY PHASE OUTFILE SMTPLOAD-ARGS...
         # what the rest of the machine used meanwhile, in CPUs: other people's work
         awk -v m0="$m0" -v m1="$m1" -v hz="$hz" -v t0="$t0" -v t1="$t1" -v c0="$cpu0" -v c1="$cpu1" \
             -v s0="$s0" -v s1="$s1" -v cl="$(val "$out" client_cpu_s)" 'BEGIN {
-            w = (t1-t0)/1e9; busy = (m1-m0)/hz
-            printf "machine_busy_cpus=%.2f others_cpus=%.2f\n", busy/w, (busy - (c1-c0)/1e6 - (s1-s0)/hz - cl)/w }'
+            w = (t1-t0)/1e9; busy = (m1-m0)/hz; o = (busy - (c1-c0)/1e6 - (s1-s0)/hz - cl)/w
+            printf "machine_busy_cpus=%.2f others_cpus=%.2f\n", busy/w, (o > 0 ? o : 0) }'
         echo "plain_refused=$(val "$status" plain_refused) load_end=$(cut -d' ' -f1 /proc/loadavg)"
     } >>"$out"
     [ "$delivered" -ge "${accepted:-0}" ] ||
