@@ -149,11 +149,12 @@ $(FUZZ_BUILD)/fuzz_%: fuzz/fuzz_%.c $(FUZZ_BUILD)/libtrustnet.a
 	    $(FUZZ_BUILD)/libtrustnet.a $(LDLIBS)
 
 # ---- benchmarks: make bench (by hand, never part of make check) ----------
-# bench/sipload, the SIP-over-TLS load generator that bench/sip.sh drives.
+# bench/sipload, the SIP-over-TLS load generator that bench/sip.sh drives;
+# bench/smtpload and bench/smtpsink, the SMTP load and sink of bench/smtp.sh.
 .PHONY: bench
-bench: $(BUILD)/bench/sipload
+bench: $(BUILD)/bench/sipload $(BUILD)/bench/smtpload $(BUILD)/bench/smtpsink
 
-$(BUILD)/bench/sipload: bench/sipload.c
+$(BUILD)/bench/%: bench/%.c
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(BASE_CFLAGS) $(OPT) -o $@ $< $(shell pkg-config --libs libssl libcrypto 2>/dev/null || echo -lssl -lcrypto)
