@@ -18,6 +18,7 @@
 #include "tls/x509_text.h"
 
 #define REPLY_BUF 4096
+#define SMTP_REPLY_ROOM 1024 /* more than any one reply of ours */
 #define RECEIVED_MAX 1200
 
 enum session_state {
@@ -64,9 +65,14 @@ struct session {
 
 static void reply(struct session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* Replies collect here and leave in one write per pipelined group. */
+static void flush_replies(struct session *s);
+
+/* Replies collect here and leave in one write per pipelined group (a
+ * group larger than the buffer goes out in several). */
 static void reply(struct session *s, const char *fmt, ...)
 {
+    if (sizeof s->out - s->out_len < SMTP_REPLY_ROOM)
+        flush_replies(s);
     va_list ap;
     va_start(ap, fmt);
     int n = vsnprintf(s->out + s->out_len, sizeof s->out - s->out_len, fmt, ap);

@@ -192,6 +192,27 @@ PY
 expect_grep "^unsolicited: none" inject.out "pipelined RSET after STARTTLS is never executed"
 expect_grep "^mail-before-ehlo: 503 " inject.out "after STARTTLS the session starts over (EHLO first)"
 
+# ---- PIPELINING: a group larger than one reply buffer ----------------------------------
+python3 - "$M1" 2525 >pipeline.out 2>&1 <<'PY'
+import socket, sys, time
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=10)
+s.recv(4096)
+s.sendall(b"EHLO pipe.test\r\n")
+time.sleep(0.2); s.recv(4096)
+group = b"MAIL FROM:<p@example.test>\r\n" + b"".join(
+    b"RCPT TO:<u%d@corp.test>\r\n" % i for i in range(600)) + b"RSET\r\n"
+s.sendall(group)
+data = b""
+while data.count(b"\r\n") < 602:
+    chunk = s.recv(65536)
+    if not chunk:
+        break
+    data += chunk
+lines = data.split(b"\r\n")
+print("replies:", data.count(b"\r\n"), "rcpt-ok:", sum(l.startswith(b"250 2.1.5") for l in lines))
+PY
+expect_grep "^replies: 602 rcpt-ok: 600" pipeline.out "a pipelined group of 602 commands gets its 602 replies in order"
+
 # ---- bounces -----------------------------------------------------------------------
 send "a message the mailbox host refuses for good is accepted" 0 --from sender@corp.test \
     --to reject-nobody@corp.test --header "Subject: bounce-me"
