@@ -413,9 +413,9 @@ int mail_policy_next_hop(const mail_policy *p, const char *domain, struct mail_n
         return 0;
     }
     /* 2. A partner's connector. */
-    for (size_t i = 0; i < t->n_outbound; i++)
-        if (topology_find_outbound(t, domain) == &t->outbound[i])
-            return hop_connector(p, &t->outbound[i], i, route && !ours ? route : NULL, hop);
+    const struct topo_outbound *c = topology_find_outbound(t, domain);
+    if (c != NULL)
+        return hop_connector(p, c, (size_t)(c - t->outbound), route && !ours ? route : NULL, hop);
     /* 3. A static route; 4. the MX. */
     if (route != NULL && ours == NULL)
         hop_to(hop, &route->host);

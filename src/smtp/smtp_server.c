@@ -528,8 +528,6 @@ static size_t on_data(struct conn *c, const char *buf, size_t len, void *ctx)
             reply(s, "500 5.5.2 Error: line too long\r\n");
             too_many_errors(s);
         } else if (!run_command(s, line, n)) {
-            if (s->state == S_DATA)
-                continue;
             used = len; /* STARTTLS, QUIT: nothing after counts */
             break;
         }
