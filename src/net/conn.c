@@ -361,10 +361,16 @@ int conn_send(struct conn *c, const void *buf, size_t len)
         return -1;
     }
     /* An outgoing connection sends what was queued once it is trusted. */
+    c->busy++; /* a failed write closes c: free it only below */
     if (c->state == CONN_OPEN || c->state == CONN_PLAIN)
         flush(c);
-    if (c->state != CONN_CLOSED)
-        watch(c);
+    c->busy--;
+    if (c->state == CONN_CLOSED) {
+        if (c->busy == 0)
+            finish_close(c);
+        return -1;
+    }
+    watch(c);
     return 0;
 }
 

@@ -88,9 +88,9 @@ struct conn *conn_connect(struct worker *w, const struct sockaddr *sa, socklen_t
                           const struct conn_handler *handler, const struct conn_limits *limits,
                           tn_err *err);
 
-/* Queue bytes for the peer (copied).  -1 when the queue is full: the
- * connection is then closed (and freed, unless it is the one whose handler
- * is running: do not use c after -1). */
+/* Queue bytes for the peer (copied).  -1 when the queue is full or the
+ * write failed: the connection is then closed (and freed, unless it is the
+ * one whose handler is running: do not use c after -1). */
 int conn_send(struct conn *c, const void *buf, size_t len);
 
 /* Upgrade a plaintext connection: drop buffered input, start TLS. */
