@@ -40,6 +40,17 @@ void ev_timer_cancel(ev_loop *loop, ev_timer_id id);
  * -1 only when out of memory (arg is then still the caller's). */
 int ev_post(ev_loop *loop, ev_post_fn *fn, void *arg);
 
+/* The same without an allocation: the node lives inside what is posted
+ * (it must stay valid until fn runs, and may be freed or posted again by
+ * fn).  Posts from one thread to one loop run in the order they were made. */
+struct ev_post_node {
+    ev_post_fn *fn;
+    void *arg;
+    struct ev_post_node *next;
+    bool owned_by_loop; /* allocated by ev_post: freed after fn */
+};
+void ev_post_node(ev_loop *loop, struct ev_post_node *node, ev_post_fn *fn, void *arg);
+
 /* Run until ev_loop_stop() (callable from any thread). */
 void ev_loop_run(ev_loop *loop);
 void ev_loop_stop(ev_loop *loop);

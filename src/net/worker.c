@@ -250,6 +250,7 @@ struct conn *worker_find_conn(struct worker *w, uint64_t conn_id)
 }
 
 struct posted_send {
+    struct ev_post_node node;
     uint64_t conn_id;
     size_t len;
     char data[];
@@ -274,15 +275,13 @@ int worker_send(struct worker_group *g, uint64_t conn_id, const void *buf, size_
         struct conn *c = worker_find_conn(w, conn_id);
         return c != NULL ? conn_send(c, buf, len) : -1;
     }
+    /* One allocation: the post's node travels inside the copy. */
     struct posted_send *p = malloc(sizeof *p + len);
     if (p == NULL)
         return -1;
     p->conn_id = conn_id;
     p->len = len;
     memcpy(p->data, buf, len);
-    if (ev_post(w->loop, deliver_posted, p) < 0) {
-        free(p);
-        return -1;
-    }
+    ev_post_node(w->loop, &p->node, deliver_posted, p);
     return 0;
 }

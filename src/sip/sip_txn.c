@@ -353,6 +353,7 @@ static void handle_response(struct sip_worker *sw, struct conn *from, const stru
 }
 
 struct posted_response {
+    struct ev_post_node node;
     uint64_t from_conn;
     size_t len;
     char data[];
@@ -402,8 +403,7 @@ void sip_proxy_response(struct sip_worker *sw, struct conn *c, const struct sip_
         p->from_conn = c->id;
         p->len = resp->len;
         memcpy(p->data, resp->buf, resp->len);
-        if (ev_post(sw->srv->group.workers[w].loop, on_posted_response, p) < 0)
-            free(p);
+        ev_post_node(sw->srv->group.workers[w].loop, &p->node, on_posted_response, p);
         return;
     }
     dispatch_response(sw, c, resp);
