@@ -324,8 +324,9 @@ int ev_post(ev_loop *loop, ev_post_fn *fn, void *arg)
     return 0;
 }
 
-static void run_posts(ev_loop *loop)
+static size_t run_posts(ev_loop *loop)
 {
+    size_t n = 0;
     pthread_mutex_lock(&loop->post_lock);
     struct ev_post_node *p = loop->posts_head;
     loop->posts_head = loop->posts_tail = NULL;
@@ -338,7 +339,14 @@ static void run_posts(ev_loop *loop)
         if (owned)
             free(p);
         p = next;
+        n++;
     }
+    return n;
+}
+
+size_t ev_loop_run_posts(ev_loop *loop)
+{
+    return run_posts(loop);
 }
 
 static bool posts_waiting(ev_loop *loop)

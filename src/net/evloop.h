@@ -51,6 +51,10 @@ struct ev_post_node {
 };
 void ev_post_node(ev_loop *loop, struct ev_post_node *node, ev_post_fn *fn, void *arg);
 
+/* Run what was posted to a loop that no longer runs (shutdown), on the
+ * calling thread.  Returns how many posts ran. */
+size_t ev_loop_run_posts(ev_loop *loop);
+
 /* Run until ev_loop_stop() (callable from any thread). */
 void ev_loop_run(ev_loop *loop);
 void ev_loop_stop(ev_loop *loop);

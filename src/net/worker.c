@@ -12,6 +12,7 @@
 
 #include "common/log.h"
 #include "net/net_connect.h"
+#include "net/worker_internal.h"
 
 static __thread struct worker *current;
 
@@ -74,10 +75,21 @@ static bool take_connection_slot(struct worker_group *g)
     return false;
 }
 
+void worker_release_slot(struct worker *w)
+{
+    __atomic_sub_fetch(&w->group->connections, 1, __ATOMIC_RELAXED);
+}
+
 void worker_conn_closed(struct worker *w, struct conn *c)
 {
+    struct worker_group *g = w->group;
+    /* While being handed over, c already counts for its next owner. */
+    unsigned owner = c->moving_to != 0 ? c->moving_to - 1u : w->index;
     idmap_del(&w->conns, c->id);
-    __atomic_sub_fetch(&w->group->connections, 1, __ATOMIC_RELAXED);
+    __atomic_sub_fetch(&g->workers[owner].owned, 1, __ATOMIC_RELAXED);
+    if (owner != (unsigned)(c->id >> 48))
+        worker_forget_move(g, c->id);
+    worker_release_slot(w);
 }
 
 static tls_config *current_tls(struct worker_group *g, unsigned listener)
@@ -154,6 +166,7 @@ int worker_group_init(struct worker_group *g, unsigned n, const char *addr, tls_
     if (n == 0 || n > WORKER_MAX)
         return tn_errf(err, "workers must be 1-%d, not %u", WORKER_MAX, n);
     pthread_mutex_init(&g->tls_lock, NULL);
+    pthread_mutex_init(&g->moved_lock, NULL);
     g->n = n;
     g->handler = handler;
     g->limits = *limits;
@@ -211,12 +224,31 @@ static void close_all(struct worker *w)
     current = NULL;
 }
 
+/* What was posted to the stopped loops still runs (on this thread, as
+ * each worker in turn): messages in flight are sent, connections being
+ * handed over reach their new owner and are closed with the others.
+ * Running posts may post more (a hand-over's steps): a few rounds. */
+static void run_leftover_posts(struct worker_group *g)
+{
+    for (int round = 0; round < 16; round++) {
+        size_t ran = 0;
+        for (unsigned i = 0; i < g->n; i++) {
+            current = &g->workers[i];
+            ran += ev_loop_run_posts(g->workers[i].loop);
+        }
+        current = NULL;
+        if (ran == 0)
+            return;
+    }
+}
+
 void worker_group_stop(struct worker_group *g)
 {
     for (unsigned i = 0; i < g->n; i++)
         ev_loop_stop(g->workers[i].loop);
     for (unsigned i = 0; i < g->n; i++)
         pthread_join(g->workers[i].thread, NULL);
+    run_leftover_posts(g);
     for (unsigned i = 0; i < g->n; i++)
         close_all(&g->workers[i]);
 }
@@ -231,6 +263,8 @@ void worker_group_free(struct worker_group *g)
         ev_loop_free(w->loop);
         idmap_free(&w->conns);
     }
+    idmap_free(&g->moved);
+    pthread_mutex_destroy(&g->moved_lock);
     pthread_mutex_destroy(&g->tls_lock);
     g->n = 0;
 }
@@ -249,32 +283,27 @@ struct conn *worker_find_conn(struct worker *w, uint64_t conn_id)
     return idmap_get(&w->conns, conn_id);
 }
 
-struct posted_send {
-    struct ev_post_node node;
-    uint64_t conn_id;
-    size_t len;
-    char data[];
-};
-
 static void deliver_posted(ev_loop *loop, void *arg)
 {
     struct posted_send *p = arg;
-    struct conn *c = worker_find_conn(worker_current(), p->conn_id);
+    struct worker *w = worker_current();
+    struct conn *c = worker_find_conn(w, p->conn_id);
     if (c != NULL)
         conn_send(c, p->data, p->len);
+    else if (worker_park_send(w, p))
+        return; /* the connection is on its way here */
     free(p);
 }
 
 int worker_send(struct worker_group *g, uint64_t conn_id, const void *buf, size_t len)
 {
-    unsigned owner = (unsigned)(conn_id >> 48);
+    struct worker *here = worker_current();
+    struct conn *c = here != NULL ? worker_find_conn(here, conn_id) : NULL;
+    if (c != NULL)
+        return conn_send(c, buf, len);
+    unsigned owner = worker_owner(g, conn_id);
     if (owner >= g->n)
         return -1;
-    struct worker *w = &g->workers[owner];
-    if (w == worker_current()) {
-        struct conn *c = worker_find_conn(w, conn_id);
-        return c != NULL ? conn_send(c, buf, len) : -1;
-    }
     /* One allocation: the post's node travels inside the copy. */
     struct posted_send *p = malloc(sizeof *p + len);
     if (p == NULL)
@@ -282,6 +311,13 @@ int worker_send(struct worker_group *g, uint64_t conn_id, const void *buf, size_
     p->conn_id = conn_id;
     p->len = len;
     memcpy(p->data, buf, len);
-    ev_post_node(w->loop, &p->node, deliver_posted, p);
-    return 0;
+    if (&g->workers[owner] != here) {
+        ev_post_node(g->workers[owner].loop, &p->node, deliver_posted, p);
+        return 0;
+    }
+    /* Ours but not here: on its way to us, or gone. */
+    if (worker_park_send(here, p))
+        return 0;
+    free(p);
+    return -1;
 }

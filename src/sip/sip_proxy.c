@@ -304,6 +304,8 @@ static void forward(struct sip_worker *sw, struct conn *c, const struct sip_msg 
     };
     if (r->dialog_forming || r->to_partner)
         remember_sender(sw, c, req);
+    /* Steady partners end up on one worker: nothing crosses threads. */
+    worker_note_forward(c, r->conn);
     if (req->method == SIP_ACK)
         forward_stateless(sw, req, r->conn, &e, loop);
     else

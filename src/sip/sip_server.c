@@ -319,6 +319,15 @@ static void on_close(struct conn *c, void *ctx)
     }
 }
 
+/* Only a user's connection moves to the worker of the connection its
+ * messages go to: a connection to another server or a partner's edge
+ * carries every worker's traffic, and is found through the peer table. */
+static bool may_move(struct conn *c, void *ctx)
+{
+    const struct sip_conn *sc = c->proto;
+    return !c->outgoing && sc != NULL && sc->server_peer == NULL && sc->partner == NULL;
+}
+
 /* --- start-up ---------------------------------------------------------------- */
 
 /* Our certificate as a client, for mutual TLS to the other servers. */
@@ -363,7 +372,11 @@ static int init_workers(struct sip_server *srv, tn_err *err)
         .idle_ms = srv->cfg.idle_timeout_ms,
     };
     srv->handler = (struct conn_handler){
-        .on_data = on_data, .on_secure = on_secure, .on_close = on_close, .ctx = srv};
+        .on_data = on_data,
+        .on_secure = on_secure,
+        .on_close = on_close,
+        .may_move = may_move,
+        .ctx = srv};
     if (worker_group_init(&srv->group, srv->cfg.workers, srv->cfg.listen, srv->tls,
                           &srv->handler, &limits, srv->cfg.max_connections, err) < 0)
         return -1;
