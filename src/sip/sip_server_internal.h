@@ -10,6 +10,7 @@
 
 #include "common/idmap.h"
 #include "net/worker.h"
+#include "sip/sip_binding_writer.h"
 #include "sip/sip_digest.h"
 #include "sip/sip_ha1_cache.h"
 #include "sip/sip_frame.h"
@@ -25,6 +26,7 @@
 struct sip_server {
     struct sip_server_config cfg; /* cfg.topo: read with sip_server_topology() */
     store *store;
+    struct binding_writer bindings; /* the location service's way to the store */
     struct sip_location loc;
     struct sip_digest_secret secret;
     struct worker_group group;
