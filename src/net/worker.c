@@ -38,6 +38,17 @@ static int check_address_free(const struct addrinfo *ai, const char *addr, tn_er
     return rc;
 }
 
+/* A TLS client speaks first: with TCP_DEFER_ACCEPT the kernel hands the
+ * connection over only once its ClientHello is there, so accepting it and
+ * answering the hello take one wake-up instead of two.  A client that
+ * sends nothing stays in the kernel for about a second (one SYN-ACK
+ * retransmission), then is accepted and meets the handshake deadline. */
+static void defer_accept(int fd)
+{
+    int secs = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &secs, sizeof secs);
+}
+
 static int listen_socket(const char *addr, bool first, tn_err *err)
 {
     char host[256], port[8];
@@ -56,6 +67,7 @@ static int listen_socket(const char *addr, bool first, tn_err *err)
     int one = 1;
     if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
         setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) < 0 ||
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) < 0 ||
         bind(fd, res->ai_addr, res->ai_addrlen) < 0 || listen(fd, 1024) < 0) {
         tn_errf(err, "cannot listen on %s: %s", addr, strerror(errno));
         if (fd >= 0)
@@ -103,8 +115,7 @@ static tls_config *current_tls(struct worker_group *g, unsigned listener)
 static void accept_one(struct worker *w, int fd, const struct sockaddr *sa, unsigned listener)
 {
     struct worker_group *g = w->group;
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    /* TCP_NODELAY comes from the listening socket (Linux copies it). */
     if (!take_connection_slot(g)) {
         tn_log(TN_LOG_WARN, g->log_component, "refusing connection: limit of %zu reached",
                g->max_connections);
@@ -112,9 +123,15 @@ static void accept_one(struct worker *w, int fd, const struct sockaddr *sa, unsi
         return;
     }
     /* On failure conn_new has closed fd and released the slot. */
-    struct conn *c = conn_new(w, fd, sa, current_tls(g, listener), g->handler, &g->limits);
-    if (c != NULL)
-        c->listener = listener;
+    tls_config *tls = current_tls(g, listener);
+    struct conn *c = conn_new(w, fd, sa, tls, g->handler, &g->limits);
+    if (c == NULL)
+        return;
+    c->listener = listener;
+    /* The ClientHello is most likely here already (defer_accept): answer
+     * it now rather than after another round through epoll. */
+    if (tls != NULL)
+        conn_read_pending(c); /* may close (and free) c */
 }
 
 static void on_listen(ev_loop *loop, int lfd, unsigned events, void *ctx)
@@ -144,6 +161,8 @@ static int open_listener(struct worker_group *g, unsigned index, const char *add
         if ((l->fd = listen_socket(addr, i == 0, err)) < 0 ||
             ev_io_set(g->workers[i].loop, l->fd, EV_READ, on_listen, l) < 0)
             return -1;
+        if (g->tls_cfg[index] != NULL)
+            defer_accept(l->fd);
     }
     return 0;
 }
