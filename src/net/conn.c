@@ -54,7 +54,7 @@ static void finish_close(struct conn *c)
     ev_loop *loop = c->worker->loop;
     ev_timer_cancel(loop, c->handshake_timer);
     ev_timer_cancel(loop, c->idle_timer);
-    ev_io_del(loop, c->fd);
+    ev_io_forget(loop, c->fd); /* close() below takes it out of epoll */
     if (c->handler->on_close != NULL)
         c->handler->on_close(c, c->handler->ctx);
     if (c->tls != NULL) {

@@ -138,12 +138,18 @@ int ev_io_set(ev_loop *loop, int fd, unsigned events, ev_io_fn *fn, void *ctx)
     return 0;
 }
 
+void ev_io_forget(ev_loop *loop, int fd)
+{
+    if (fd >= 0 && (size_t)fd < loop->n_watches)
+        memset(&loop->watches[fd], 0, sizeof loop->watches[fd]);
+}
+
 void ev_io_del(ev_loop *loop, int fd)
 {
     if (fd < 0 || (size_t)fd >= loop->n_watches || loop->watches[fd].fn == NULL)
         return;
     epoll_ctl(loop->epfd, EPOLL_CTL_DEL, fd, NULL);
-    memset(&loop->watches[fd], 0, sizeof loop->watches[fd]);
+    ev_io_forget(loop, fd);
 }
 
 /* --- timers ----------------------------------------------------------------

@@ -28,8 +28,11 @@ void ev_loop_free(ev_loop *loop);
 
 /* Watch fd for events (EV_READ|EV_WRITE); replaces an earlier watch. */
 int ev_io_set(ev_loop *loop, int fd, unsigned events, ev_io_fn *fn, void *ctx);
-/* Stop watching fd (before closing it). */
+/* Stop watching fd, which stays open (a hand-over). */
 void ev_io_del(ev_loop *loop, int fd);
+/* Forget fd just before closing it: closing removes it from epoll, so no
+ * system call is needed (fd must not be shared with another process). */
+void ev_io_forget(ev_loop *loop, int fd);
 
 /* Call fn(ctx) once, after ms milliseconds. */
 ev_timer_id ev_timer_add(ev_loop *loop, uint64_t ms, ev_timer_fn *fn, void *ctx);

@@ -134,21 +134,22 @@ static void accept_one(struct worker *w, int fd, const struct sockaddr *sa, unsi
         conn_read_pending(c); /* may close (and free) c */
 }
 
+/* One connection per readiness event: the listener is level-triggered, so
+ * epoll reports it again at once while more wait, and the usual single
+ * connection costs no accept4 that only says EAGAIN. */
 static void on_listen(ev_loop *loop, int lfd, unsigned events, void *ctx)
 {
     struct worker_listener *l = ctx;
     struct worker *w = l->worker;
-    for (int i = 0; i < 64; i++) { /* bounded: let other events run */
-        struct sockaddr_storage ss;
-        socklen_t len = sizeof ss;
-        int fd = accept4(lfd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (fd < 0) {
-            if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
-                tn_log(TN_LOG_WARN, w->group->log_component, "accept: %s", strerror(errno));
-            return;
-        }
-        accept_one(w, fd, (struct sockaddr *)&ss, l->index);
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    int fd = accept4(lfd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+        if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+            tn_log(TN_LOG_WARN, w->group->log_component, "accept: %s", strerror(errno));
+        return;
     }
+    accept_one(w, fd, (struct sockaddr *)&ss, l->index);
 }
 
 /* Listener index on every worker: one socket each (SO_REUSEPORT). */
