@@ -6,6 +6,7 @@
 
 #include <string.h>
 
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
@@ -44,9 +45,28 @@ int digest_alg_parse(const char *p, size_t len, enum digest_alg *out)
     return -1;
 }
 
+/* OpenSSL 3 looks an algorithm up by name (locks, hash tables) each time
+ * EVP_sha256() or EVP_Q_mac is used: every authenticated request hashed
+ * twice and checked a MAC.  Fetched once for the process instead;
+ * fetched objects may be shared by threads.  NULL (fetch failed): the
+ * implicit lookup is used, as before. */
+static EVP_MD *fetched_sha256, *fetched_md5;
+static EVP_MAC *fetched_hmac;
+static CRYPTO_ONCE fetch_once = CRYPTO_ONCE_STATIC_INIT;
+
+static void fetch_algorithms(void)
+{
+    fetched_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+    fetched_md5 = EVP_MD_fetch(NULL, "MD5", NULL);
+    fetched_hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+}
+
 static const EVP_MD *alg_md(enum digest_alg alg)
 {
-    return alg == DIGEST_SHA256 ? EVP_sha256() : EVP_md5();
+    CRYPTO_THREAD_run_once(&fetch_once, fetch_algorithms);
+    if (alg == DIGEST_SHA256)
+        return fetched_sha256 != NULL ? fetched_sha256 : EVP_sha256();
+    return fetched_md5 != NULL ? fetched_md5 : EVP_md5();
 }
 
 static void to_hex(const unsigned char *in, size_t n, char *out)
@@ -165,6 +185,23 @@ int sip_digest_secret_init(struct sip_digest_secret *secret, tn_err *err)
     return 0;
 }
 
+static int hmac_sha256(const unsigned char *key, size_t keylen, const unsigned char *data,
+                       size_t len, unsigned char *out, size_t outsize, size_t *outlen)
+{
+    CRYPTO_THREAD_run_once(&fetch_once, fetch_algorithms);
+    if (fetched_hmac == NULL)
+        return EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, key, keylen, data, len, out,
+                         outsize, outlen) != NULL ? 0 : -1;
+    char digest[] = "SHA256";
+    OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+                           OSSL_PARAM_construct_end()};
+    EVP_MAC_CTX *ctx = EVP_MAC_CTX_new(fetched_hmac);
+    int ok = ctx != NULL && EVP_MAC_init(ctx, key, keylen, params) == 1 &&
+             EVP_MAC_update(ctx, data, len) == 1 && EVP_MAC_final(ctx, out, outlen, outsize) == 1;
+    EVP_MAC_CTX_free(ctx);
+    return ok ? 0 : -1;
+}
+
 /* mac = HMAC-SHA256(secret, ts || realm)[0..16] */
 static int nonce_mac(const struct sip_digest_secret *secret, const unsigned char *ts,
                      const char *realm, unsigned char *mac)
@@ -177,8 +214,8 @@ static int nonce_mac(const struct sip_digest_secret *secret, const unsigned char
     size_t fulllen = 0;
     memcpy(data, ts, NONCE_TS_LEN);
     memcpy(data + NONCE_TS_LEN, realm, rlen);
-    if (EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, secret->key, sizeof secret->key,
-                  data, NONCE_TS_LEN + rlen, full, sizeof full, &fulllen) == NULL ||
+    if (hmac_sha256(secret->key, sizeof secret->key, data, NONCE_TS_LEN + rlen, full,
+                    sizeof full, &fulllen) < 0 ||
         fulllen < NONCE_MAC_LEN)
         return -1;
     memcpy(mac, full, NONCE_MAC_LEN);
