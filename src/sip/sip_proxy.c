@@ -290,10 +290,10 @@ static void forward(struct sip_worker *sw, struct conn *c, const struct sip_msg 
     static const enum sip_hdr_id drop_inside[] = {SIP_HDR_PROXY_AUTHORIZATION};
     static const enum sip_hdr_id drop_outside[] = {SIP_HDR_PROXY_AUTHORIZATION, SIP_HDR_VIA,
                                                    SIP_HDR_RECORD_ROUTE};
-    if (r->to_partner)
+    if (r->dialog_forming && r->to_partner)
         tn_snprintf(rr, sizeof rr, "<sip:%s:%d;transport=tls;lr>", sw->srv->cfg.fqdn,
                     sw->srv->fed_port);
-    else
+    else if (r->dialog_forming)
         tn_snprintf(rr, sizeof rr, "<sip:%s;transport=tls;lr>", sw->srv->sent_by);
     struct sip_forward_edit e = {
         .record_route = r->dialog_forming ? rr : NULL,
