@@ -57,6 +57,7 @@ struct sip_worker {
     uint64_t next_txn;
     uint64_t ack_timer_serial;
     struct ha1_cache ha1s;    /* digest HA1s, per worker: no shared lock */
+    struct sip_nonce_cache nonces; /* nonces whose MAC this worker checked */
     struct sip_msg msg;       /* parse scratch (large: not on the stack) */
     struct sip_msg msg2;      /* a second one, when two messages meet */
     char out[SIP_OUT_MAX];    /* build scratch */
