@@ -243,12 +243,14 @@ static int split_list(struct sip_msg *m, struct sip_header h,
 static int field_end(const struct sip_msg *m, size_t pos, size_t hdr_end,
                      size_t *end, struct sip_parse_error *err)
 {
-    for (size_t i = pos; i < hdr_end; i++) {
-        char c = m->buf[i];
-        if (c == '\n')
+    while (pos < hdr_end) {
+        /* The next CR, and no LF before it (memchr: vectorised). */
+        const char *cr = memchr(m->buf + pos, '\r', hdr_end - pos);
+        size_t i = cr != NULL ? (size_t)(cr - m->buf) : hdr_end;
+        if (memchr(m->buf + pos, '\n', i - pos) != NULL)
             return fail(err, 400, "Bad Request - bare LF in header");
-        if (c != '\r')
-            continue;
+        if (cr == NULL)
+            break;
         if (i + 1 >= hdr_end || m->buf[i + 1] != '\n')
             return fail(err, 400, "Bad Request - bare CR in header");
         /* hdr_end always follows a CRLF, so i + 2 <= hdr_end */
@@ -256,7 +258,7 @@ static int field_end(const struct sip_msg *m, size_t pos, size_t hdr_end,
             *end = i + 2;
             return 0;
         }
-        i++;
+        pos = i + 2; /* a folded line goes on */
     }
     return fail(err, 400, "Bad Request - malformed header");
 }
@@ -468,7 +470,7 @@ int sip_parse(struct sip_msg *m, const char *buf, size_t len,
     msg_init(m, buf, len);
     if (len > SIP_MAX_MSG)
         return fail(err, 513, "Message Too Large");
-    const char *blank = len >= 4 ? memmem(buf, len, "\r\n\r\n", 4) : NULL;
+    const char *blank = sip_find_blank_line(buf, len);
     if (!blank)
         return fail(err, 400, "Bad Request - no blank line after headers");
     size_t hdr_end = (size_t)(blank - buf) + 2;

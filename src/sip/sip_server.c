@@ -212,7 +212,7 @@ static void handle_message(struct sip_worker *sw, struct conn *c, const char *bu
 static void refuse_stream(struct sip_worker *sw, struct conn *c, const char *buf, size_t len,
                           const struct sip_parse_error *why)
 {
-    const char *end = memmem(buf, len, "\r\n\r\n", 4);
+    const char *end = sip_find_blank_line(buf, len);
     struct sip_parse_error ignored;
     tn_log(TN_LOG_INFO, "sip", "peer=%s unframeable input: %d %s", c->peer, why->status,
            why->reason);
