@@ -254,6 +254,29 @@ size_t sip_location_lookup(struct sip_location *loc, const char *aor, time_t now
     return n;
 }
 
+uint64_t sip_location_best_conn(struct sip_location *loc, const char *aor, time_t now)
+{
+    uint64_t conn = 0;
+    int best_q = -1;
+    pthread_mutex_lock(&loc->lock);
+    struct loc_entry **p = find_entry(loc, aor);
+    for (size_t i = 0; *p != NULL && i < (*p)->n;) {
+        const struct loc_binding *b = &(*p)->bindings[i];
+        if (b->expires_at <= now) {
+            remove_binding(*p, i); /* expired: forget it on the way */
+            continue;
+        }
+        if (b->conn_id != 0 && b->q > best_q) {
+            best_q = b->q;
+            conn = b->conn_id;
+        }
+        i++;
+    }
+    drop_empty(p);
+    pthread_mutex_unlock(&loc->lock);
+    return conn;
+}
+
 static size_t drop_aor_bindings(struct sip_location *loc, const char *aor, uint64_t conn_id,
                                 loc_gone_fn *gone, void *ctx)
 {

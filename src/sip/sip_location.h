@@ -69,6 +69,9 @@ void sip_location_remove_aor(struct sip_location *loc, const char *aor);
 /* Current bindings of aor, best q first; returns how many were written. */
 size_t sip_location_lookup(struct sip_location *loc, const char *aor, time_t now,
                            struct loc_binding *out, size_t max);
+/* The connection of aor's best current binding (highest q) that has one,
+ * or 0: what routing needs, without copying the bindings. */
+uint64_t sip_location_best_conn(struct sip_location *loc, const char *aor, time_t now);
 /* A connection died: drop its bindings and aliases.  Returns how many
  * bindings went; gone (may be NULL) is called for each, under the
  * location's lock (it must not call back into the location service). */

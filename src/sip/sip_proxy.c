@@ -128,14 +128,9 @@ static bool route_to_user(struct sip_worker *sw, struct conn *c, const struct si
     const struct topo_pool *home = home_pool(sw->srv, aor, &ours);
     if (home != ours)
         return route_to_pool(sw, c, req, home, r);
-    struct loc_binding b[LOC_MAX_BINDINGS_PER_AOR];
-    size_t n = sip_location_lookup(&sw->srv->loc, aor, time(NULL), b, LOC_MAX_BINDINGS_PER_AOR);
-    for (size_t i = 0; i < n; i++) {
-        if (b[i].conn_id != 0) {
-            r->conn = b[i].conn_id; /* registered, so the user exists */
-            return true;
-        }
-    }
+    r->conn = sip_location_best_conn(&sw->srv->loc, aor, time(NULL));
+    if (r->conn != 0)
+        return true; /* registered, so the user exists */
     /* Only an unreachable user costs a store lookup: 404 or 480? */
     if (ha1_cache_lookup(&sw->ha1s, sw->srv->store, user, domain, DIGEST_SHA256,
                          ev_now_ms(sw->w->loop), ha1, sizeof ha1, &err) != 0)

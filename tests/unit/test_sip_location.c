@@ -39,6 +39,31 @@ static void register_refresh_and_expire(void **state)
     sip_location_free(&loc);
 }
 
+/* Routing takes the highest-q binding that has a connection. */
+static void best_connection(void **state)
+{
+    struct sip_location loc;
+    tn_err err;
+    assert_int_equal(sip_location_init(&loc, &err), 0);
+    assert_int_equal(sip_location_best_conn(&loc, "alice@corp.test", time(NULL)), 0);
+    struct loc_binding restored = binding("alice@corp.test", "sip:alice@h:1", "c1", 1, 60, 0);
+    restored.q = 1000; /* loaded after a restart: no flow */
+    struct loc_binding low = binding("alice@corp.test", "sip:alice@h:2", "c2", 1, 60, 7);
+    low.q = 200;
+    struct loc_binding high = binding("alice@corp.test", "sip:alice@h:3", "c3", 1, 60, 8);
+    high.q = 800;
+    sip_location_update(&loc, &restored, NULL);
+    assert_int_equal(sip_location_best_conn(&loc, "alice@corp.test", time(NULL)), 0);
+    sip_location_update(&loc, &low, NULL);
+    sip_location_update(&loc, &high, NULL);
+    assert_int_equal(sip_location_best_conn(&loc, "alice@corp.test", time(NULL)), 8);
+    /* Expired bindings do not count (and are forgotten on the way). */
+    assert_int_equal(sip_location_best_conn(&loc, "alice@corp.test", time(NULL) + 120), 0);
+    struct loc_binding out[4];
+    assert_int_equal(sip_location_lookup(&loc, "alice@corp.test", time(NULL), out, 4), 0);
+    sip_location_free(&loc);
+}
+
 static void closed_connection_drops_its_bindings_and_aliases(void **state)
 {
     struct sip_location loc;
@@ -93,6 +118,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(register_refresh_and_expire),
+        cmocka_unit_test(best_connection),
         cmocka_unit_test(closed_connection_drops_its_bindings_and_aliases),
         cmocka_unit_test(alias_moved_to_another_connection_survives),
         cmocka_unit_test(at_most_ten_bindings),
