@@ -73,8 +73,11 @@ fi
 # --- a namespace with nothing but loopback -------------------------------------
 MAIN_PID=""   # the server running now (only ever one)
 bench_netns
-# many short connections in the REGISTER test: the whole port range
+# many short connections in the REGISTER test: the whole port range...
 inns sysctl -q -w net.ipv4.ip_local_port_range="1024 65000"
+# ...but never the servers' ports: a client socket left in TIME_WAIT on one
+# of them made the next server's bind fail (Address already in use)
+inns sysctl -q -w net.ipv4.ip_local_reserved_ports="$TN_PORT-$SSL_PORT"
 inns sysctl -q -w net.ipv4.tcp_tw_reuse=1
 
 # --- PKI, topology, users, Kamailio configuration --------------------------------

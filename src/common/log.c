@@ -1,9 +1,14 @@
 /* log.c - one-line log records (see log.h). */
 #include "common/log.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <time.h>
+#include <unistd.h>
+
+#define TEXT_MAX 2048  /* the message, truncated beyond */
+#define PREFIX_MAX 128 /* stamp, level and component */
 
 static enum tn_log_level min_level = TN_LOG_INFO;
 
@@ -23,20 +28,54 @@ static const char *level_name(enum tn_log_level level)
     return "?";
 }
 
+/* The time stamp, formatted once a second per thread (busy servers log
+ * several lines per connection). */
+static const char *stamp(void)
+{
+    static __thread time_t second = (time_t)-1;
+    static __thread char text[32];
+    time_t now = time(NULL);
+    if (now != second) {
+        struct tm tm;
+        gmtime_r(&now, &tm);
+        strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm);
+        second = now;
+    }
+    return text;
+}
+
+static void write_all(const char *p, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = write(STDERR_FILENO, p, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return; /* nowhere to report it */
+        p += n;
+        len -= (size_t)n;
+    }
+}
+
 void tn_log(enum tn_log_level level, const char *component, const char *fmt, ...)
 {
     if (level < min_level)
         return;
-    char line[2048];
-    char stamp[32];
-    time_t now = time(NULL);
-    struct tm tm;
-    gmtime_r(&now, &tm);
-    strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    char record[PREFIX_MAX + TEXT_MAX + 1];
+    int head = snprintf(record, PREFIX_MAX, "%s %s %s: ", stamp(), level_name(level), component);
+    if (head < 0)
+        return;
+    if (head >= PREFIX_MAX)
+        head = PREFIX_MAX - 1;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
+    int text = vsnprintf(record + head, TEXT_MAX, fmt, ap);
     va_end(ap);
-    /* One fprintf per record so that records from workers do not interleave. */
-    fprintf(stderr, "%s %s %s: %s\n", stamp, level_name(level), component, line);
+    if (text < 0)
+        text = 0;
+    if (text >= TEXT_MAX)
+        text = TEXT_MAX - 1;
+    record[head + text] = '\n';
+    /* One write per record: records from workers do not interleave. */
+    write_all(record, (size_t)head + (size_t)text + 1);
 }

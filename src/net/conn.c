@@ -41,6 +41,8 @@ static void format_peer(const struct sockaddr *sa, char *buf, size_t len)
 
 static void watch(struct conn *c)
 {
+    if (c->moving_to != 0)
+        return; /* its next owner watches it */
     bool writing = c->state == CONN_CONNECTING || c->want_write ||
                    (c->wlen > c->woff && (c->state == CONN_OPEN || c->state == CONN_PLAIN));
     unsigned events = EV_READ | (writing ? EV_WRITE : 0);
@@ -52,7 +54,7 @@ static void finish_close(struct conn *c)
     ev_loop *loop = c->worker->loop;
     ev_timer_cancel(loop, c->handshake_timer);
     ev_timer_cancel(loop, c->idle_timer);
-    ev_io_del(loop, c->fd);
+    ev_io_forget(loop, c->fd); /* close() below takes it out of epoll */
     if (c->handler->on_close != NULL)
         c->handler->on_close(c, c->handler->ctx);
     if (c->tls != NULL) {
@@ -145,11 +147,10 @@ static void start_handshake(struct conn *c, tls_config *cfg)
 struct conn *conn_new(struct worker *w, int fd, const struct sockaddr *sa, tls_config *tls_cfg,
                       const struct conn_handler *handler, const struct conn_limits *limits)
 {
-    static struct conn no_conn; /* id 0: releases only the slot */
     struct conn *c = calloc(1, sizeof *c);
     if (c == NULL) {
         close(fd);
-        worker_conn_closed(w, &no_conn);
+        worker_release_slot(w);
         return NULL;
     }
     c->worker = w;
@@ -162,10 +163,11 @@ struct conn *conn_new(struct worker *w, int fd, const struct sockaddr *sa, tls_c
     format_peer(sa, c->peer, sizeof c->peer);
     if (idmap_put(&w->conns, c->id, c) < 0) {
         close(fd);
-        worker_conn_closed(w, c);
+        worker_release_slot(w);
         free(c);
         return NULL;
     }
+    __atomic_add_fetch(&w->owned, 1, __ATOMIC_RELAXED);
     c->idle_timer = ev_timer_add(w->loop, limits->idle_ms, on_idle_check, c);
     if (tls_cfg != NULL)
         start_handshake(c, tls_cfg);
@@ -371,10 +373,16 @@ int conn_send(struct conn *c, const void *buf, size_t len)
         return -1;
     }
     /* An outgoing connection sends what was queued once it is trusted. */
+    c->busy++; /* a failed write closes c: free it only below */
     if (c->state == CONN_OPEN || c->state == CONN_PLAIN)
         flush(c);
-    if (c->state != CONN_CLOSED)
-        watch(c);
+    c->busy--;
+    if (c->state == CONN_CLOSED) {
+        if (c->busy == 0)
+            finish_close(c);
+        return -1;
+    }
+    watch(c);
     return 0;
 }
 
@@ -457,7 +465,8 @@ static void deliver_direct(struct conn *c, const char *buf, size_t len)
 
 static void read_input(struct conn *c)
 {
-    while (c->state == CONN_OPEN || c->state == CONN_PLAIN) {
+    /* A connection being handed over is read by its next owner. */
+    while ((c->state == CONN_OPEN || c->state == CONN_PLAIN) && c->moving_to == 0) {
         bool direct = c->rlen == 0;
         if (!direct && ensure_room(c) < 0) {
             conn_close(c, "input too large");
@@ -539,4 +548,33 @@ static void on_io(ev_loop *loop, int fd, unsigned events, void *ctx)
         finish_close(c);
     else
         watch(c);
+}
+
+/* --- hand-over between workers ------------------------------------------------ */
+
+void conn_pause(struct conn *c)
+{
+    ev_loop *loop = c->worker->loop;
+    ev_io_del(loop, c->fd);
+    ev_timer_cancel(loop, c->idle_timer);
+    c->idle_timer = 0;
+}
+
+int conn_adopt(struct conn *c, struct worker *w)
+{
+    c->worker = w;
+    c->moving_to = 0;
+    c->affinity_votes = 0;
+    if (idmap_put(&w->conns, c->id, c) < 0) {
+        conn_close(c, "out of memory");
+        return -1;
+    }
+    c->idle_timer = ev_timer_add(w->loop, c->limits->idle_ms, on_idle_check, c);
+    watch(c);
+    return 0;
+}
+
+void conn_read_pending(struct conn *c)
+{
+    on_io(c->worker->loop, c->fd, EV_READ | EV_WRITE, c);
 }

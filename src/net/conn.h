@@ -32,6 +32,8 @@ struct conn_handler {
     void (*on_secure)(struct conn *c, void *ctx);
     /* The connection is going away (after this, c is freed). */
     void (*on_close)(struct conn *c, void *ctx);
+    /* May c be handed over to another worker?  NULL: never. */
+    bool (*may_move)(struct conn *c, void *ctx);
     void *ctx;
 };
 
@@ -61,7 +63,10 @@ struct conn {
     uint64_t last_input_ms;
     uint64_t messages_in;
     bool want_write;
+    uint8_t affinity_votes; /* messages in a row forwarded to affinity_peer */
+    uint8_t moving_to;      /* new owner + 1 while being handed over, else 0 */
     unsigned busy; /* > 0 while conn.c code for c is on the stack */
+    uint64_t affinity_peer; /* the connection c's messages went to last */
     void *proto; /* the protocol handler's per-connection state */
     bool outgoing;
     unsigned listener;         /* accepted: which listener of the group */
@@ -91,9 +96,9 @@ struct conn *conn_connect(struct worker *w, const struct sockaddr *sa, socklen_t
                           const struct conn_handler *handler, const struct conn_limits *limits,
                           tn_err *err);
 
-/* Queue bytes for the peer (copied).  -1 when the queue is full: the
- * connection is then closed (and freed, unless it is the one whose handler
- * is running: do not use c after -1). */
+/* Queue bytes for the peer (copied).  -1 when the queue is full or the
+ * write failed: the connection is then closed (and freed, unless it is the
+ * one whose handler is running: do not use c after -1). */
 int conn_send(struct conn *c, const void *buf, size_t len);
 
 /* The handler left input unconsumed while it waited (say, for the disk)
@@ -110,5 +115,17 @@ void conn_set_verdict(struct conn *c, const char *fmt, ...) __attribute__((forma
 void conn_close(struct conn *c, const char *reason);
 
 tls_conn *conn_tls(const struct conn *c);
+
+/* Read (or go on with the handshake) now, without waiting for epoll to
+ * say so: for bytes that are likely there already, or that sit in TLS'
+ * buffers, which epoll does not know about.  May close and free c. */
+void conn_read_pending(struct conn *c);
+
+/* Hand-over between workers (handover.c).  conn_pause, on the old owner:
+ * stop reading and watching c (it still sends what its owner gives it).
+ * conn_adopt, on the new owner w: take c and watch it (-1 when out of
+ * memory: c is then closed and freed); then conn_read_pending. */
+void conn_pause(struct conn *c);
+int conn_adopt(struct conn *c, struct worker *w);
 
 #endif

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -29,12 +30,6 @@ struct timer {
     uint32_t next_free;
 };
 
-struct post {
-    ev_post_fn *fn;
-    void *arg;
-    struct post *next;
-};
-
 struct ev_loop {
     int epfd;
     int wakefd;
@@ -48,7 +43,11 @@ struct ev_loop {
     uint32_t *heap; /* slab indices, earliest deadline first */
     size_t n_heap, cap_heap;
     pthread_mutex_t post_lock;
-    struct post *posts_head, *posts_tail;
+    struct ev_post_node *posts_head, *posts_tail;
+    /* Set while the loop is (about to be) blocked in epoll_wait: only then
+     * does a post need the eventfd to wake it.  Sequentially consistent
+     * with the queue check before sleeping (see wait_timeout). */
+    atomic_bool sleeping;
 };
 
 uint64_t ev_clock_ms(void)
@@ -93,10 +92,12 @@ void ev_loop_free(ev_loop *loop)
         close(loop->epfd);
     if (loop->wakefd >= 0)
         close(loop->wakefd);
-    struct post *p = loop->posts_head;
+    /* Posts never run: only the nodes ev_post allocated are ours. */
+    struct ev_post_node *p = loop->posts_head;
     while (p != NULL) {
-        struct post *next = p->next;
-        free(p);
+        struct ev_post_node *next = p->next;
+        if (p->owned_by_loop)
+            free(p);
         p = next;
     }
     pthread_mutex_destroy(&loop->post_lock);
@@ -137,12 +138,18 @@ int ev_io_set(ev_loop *loop, int fd, unsigned events, ev_io_fn *fn, void *ctx)
     return 0;
 }
 
+void ev_io_forget(ev_loop *loop, int fd)
+{
+    if (fd >= 0 && (size_t)fd < loop->n_watches)
+        memset(&loop->watches[fd], 0, sizeof loop->watches[fd]);
+}
+
 void ev_io_del(ev_loop *loop, int fd)
 {
     if (fd < 0 || (size_t)fd >= loop->n_watches || loop->watches[fd].fn == NULL)
         return;
     epoll_ctl(loop->epfd, EPOLL_CTL_DEL, fd, NULL);
-    memset(&loop->watches[fd], 0, sizeof loop->watches[fd]);
+    ev_io_forget(loop, fd);
 }
 
 /* --- timers ----------------------------------------------------------------
@@ -282,57 +289,98 @@ static void run_due_timers(ev_loop *loop)
 
 /* --- posts from other threads ---------------------------------------------- */
 
-int ev_post(ev_loop *loop, ev_post_fn *fn, void *arg)
+static void wake(ev_loop *loop)
 {
-    struct post *p = malloc(sizeof *p);
-    if (p == NULL)
-        return -1;
-    p->fn = fn;
-    p->arg = arg;
-    p->next = NULL;
-    pthread_mutex_lock(&loop->post_lock);
-    if (loop->posts_tail != NULL)
-        loop->posts_tail->next = p;
-    else
-        loop->posts_head = p;
-    loop->posts_tail = p;
-    pthread_mutex_unlock(&loop->post_lock);
     uint64_t one = 1;
     ssize_t w = write(loop->wakefd, &one, sizeof one);
     (void)w; /* a full counter still wakes the loop */
+}
+
+static void enqueue(ev_loop *loop, struct ev_post_node *node, ev_post_fn *fn, void *arg)
+{
+    node->fn = fn;
+    node->arg = arg;
+    node->next = NULL;
+    pthread_mutex_lock(&loop->post_lock);
+    if (loop->posts_tail != NULL)
+        loop->posts_tail->next = node;
+    else
+        loop->posts_head = node;
+    loop->posts_tail = node;
+    pthread_mutex_unlock(&loop->post_lock);
+    /* A loop that is awake runs the queue before it sleeps again: no
+     * system call, no wake-up. */
+    if (atomic_load(&loop->sleeping))
+        wake(loop);
+}
+
+void ev_post_node(ev_loop *loop, struct ev_post_node *node, ev_post_fn *fn, void *arg)
+{
+    node->owned_by_loop = false;
+    enqueue(loop, node, fn, arg);
+}
+
+int ev_post(ev_loop *loop, ev_post_fn *fn, void *arg)
+{
+    struct ev_post_node *node = malloc(sizeof *node);
+    if (node == NULL)
+        return -1;
+    node->owned_by_loop = true;
+    enqueue(loop, node, fn, arg);
     return 0;
 }
 
-static void run_posts(ev_loop *loop)
+static size_t run_posts(ev_loop *loop)
+{
+    size_t n = 0;
+    pthread_mutex_lock(&loop->post_lock);
+    struct ev_post_node *p = loop->posts_head;
+    loop->posts_head = loop->posts_tail = NULL;
+    pthread_mutex_unlock(&loop->post_lock);
+    while (p != NULL) {
+        /* fn may free the node or post it again: read it first. */
+        struct ev_post_node *next = p->next;
+        bool owned = p->owned_by_loop;
+        p->fn(loop, p->arg);
+        if (owned)
+            free(p);
+        p = next;
+        n++;
+    }
+    return n;
+}
+
+size_t ev_loop_run_posts(ev_loop *loop)
+{
+    return run_posts(loop);
+}
+
+static bool posts_waiting(ev_loop *loop)
+{
+    pthread_mutex_lock(&loop->post_lock);
+    bool waiting = loop->posts_head != NULL;
+    pthread_mutex_unlock(&loop->post_lock);
+    return waiting;
+}
+
+static void drain_wakefd(ev_loop *loop)
 {
     uint64_t count;
     ssize_t r = read(loop->wakefd, &count, sizeof count);
     (void)r;
-    pthread_mutex_lock(&loop->post_lock);
-    struct post *p = loop->posts_head;
-    loop->posts_head = loop->posts_tail = NULL;
-    pthread_mutex_unlock(&loop->post_lock);
-    while (p != NULL) {
-        struct post *next = p->next;
-        p->fn(loop, p->arg);
-        free(p);
-        p = next;
-    }
 }
 
 void ev_loop_stop(ev_loop *loop)
 {
     __atomic_store_n(&loop->stop, true, __ATOMIC_RELEASE);
-    uint64_t one = 1;
-    ssize_t w = write(loop->wakefd, &one, sizeof one);
-    (void)w;
+    wake(loop);
 }
 
 static void dispatch(ev_loop *loop, const struct epoll_event *ev)
 {
     int fd = ev->data.fd;
     if (fd < 0) {
-        run_posts(loop);
+        drain_wakefd(loop); /* the posts run after this batch of events */
         return;
     }
     if ((size_t)fd >= loop->n_watches || loop->watches[fd].fn == NULL)
@@ -348,14 +396,26 @@ static void dispatch(ev_loop *loop, const struct epoll_event *ev)
         w->fn(loop, fd, events, w->ctx);
 }
 
+/* Announce the sleep before the last look at the queue: a poster either
+ * sees the flag (and writes the eventfd) or its post is seen here. */
+static int wait_timeout(ev_loop *loop)
+{
+    atomic_store(&loop->sleeping, true);
+    if (posts_waiting(loop))
+        return 0;
+    return next_timeout(loop);
+}
+
 void ev_loop_run(ev_loop *loop)
 {
     struct epoll_event events[64];
     while (!__atomic_load_n(&loop->stop, __ATOMIC_ACQUIRE)) {
-        int n = epoll_wait(loop->epfd, events, 64, next_timeout(loop));
+        int n = epoll_wait(loop->epfd, events, 64, wait_timeout(loop));
+        atomic_store(&loop->sleeping, false);
         loop->now = ev_clock_ms();
         for (int i = 0; i < n; i++)
             dispatch(loop, &events[i]);
+        run_posts(loop);
         run_due_timers(loop);
     }
 }

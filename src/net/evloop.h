@@ -28,8 +28,11 @@ void ev_loop_free(ev_loop *loop);
 
 /* Watch fd for events (EV_READ|EV_WRITE); replaces an earlier watch. */
 int ev_io_set(ev_loop *loop, int fd, unsigned events, ev_io_fn *fn, void *ctx);
-/* Stop watching fd (before closing it). */
+/* Stop watching fd, which stays open (a hand-over). */
 void ev_io_del(ev_loop *loop, int fd);
+/* Forget fd just before closing it: closing removes it from epoll, so no
+ * system call is needed (fd must not be shared with another process). */
+void ev_io_forget(ev_loop *loop, int fd);
 
 /* Call fn(ctx) once, after ms milliseconds. */
 ev_timer_id ev_timer_add(ev_loop *loop, uint64_t ms, ev_timer_fn *fn, void *ctx);
@@ -39,6 +42,21 @@ void ev_timer_cancel(ev_loop *loop, ev_timer_id id);
 /* From any thread: run fn(loop, arg) on the loop's thread soon.  Returns
  * -1 only when out of memory (arg is then still the caller's). */
 int ev_post(ev_loop *loop, ev_post_fn *fn, void *arg);
+
+/* The same without an allocation: the node lives inside what is posted
+ * (it must stay valid until fn runs, and may be freed or posted again by
+ * fn).  Posts from one thread to one loop run in the order they were made. */
+struct ev_post_node {
+    ev_post_fn *fn;
+    void *arg;
+    struct ev_post_node *next;
+    bool owned_by_loop; /* allocated by ev_post: freed after fn */
+};
+void ev_post_node(ev_loop *loop, struct ev_post_node *node, ev_post_fn *fn, void *arg);
+
+/* Run what was posted to a loop that no longer runs (shutdown), on the
+ * calling thread.  Returns how many posts ran. */
+size_t ev_loop_run_posts(ev_loop *loop);
 
 /* Run until ev_loop_stop() (callable from any thread). */
 void ev_loop_run(ev_loop *loop);

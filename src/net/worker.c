@@ -12,6 +12,7 @@
 
 #include "common/log.h"
 #include "net/net_connect.h"
+#include "net/worker_internal.h"
 
 static __thread struct worker *current;
 
@@ -37,6 +38,17 @@ static int check_address_free(const struct addrinfo *ai, const char *addr, tn_er
     return rc;
 }
 
+/* A TLS client speaks first: with TCP_DEFER_ACCEPT the kernel hands the
+ * connection over only once its ClientHello is there, so accepting it and
+ * answering the hello take one wake-up instead of two.  A client that
+ * sends nothing stays in the kernel for about a second (one SYN-ACK
+ * retransmission), then is accepted and meets the handshake deadline. */
+static void defer_accept(int fd)
+{
+    int secs = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &secs, sizeof secs);
+}
+
 static int listen_socket(const char *addr, bool first, tn_err *err)
 {
     char host[256], port[8];
@@ -55,6 +67,7 @@ static int listen_socket(const char *addr, bool first, tn_err *err)
     int one = 1;
     if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
         setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) < 0 ||
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) < 0 ||
         bind(fd, res->ai_addr, res->ai_addrlen) < 0 || listen(fd, 1024) < 0) {
         tn_errf(err, "cannot listen on %s: %s", addr, strerror(errno));
         if (fd >= 0)
@@ -74,10 +87,21 @@ static bool take_connection_slot(struct worker_group *g)
     return false;
 }
 
+void worker_release_slot(struct worker *w)
+{
+    __atomic_sub_fetch(&w->group->connections, 1, __ATOMIC_RELAXED);
+}
+
 void worker_conn_closed(struct worker *w, struct conn *c)
 {
+    struct worker_group *g = w->group;
+    /* While being handed over, c already counts for its next owner. */
+    unsigned owner = c->moving_to != 0 ? c->moving_to - 1u : w->index;
     idmap_del(&w->conns, c->id);
-    __atomic_sub_fetch(&w->group->connections, 1, __ATOMIC_RELAXED);
+    __atomic_sub_fetch(&g->workers[owner].owned, 1, __ATOMIC_RELAXED);
+    if (owner != (unsigned)(c->id >> 48))
+        worker_forget_move(g, c->id);
+    worker_release_slot(w);
 }
 
 static tls_config *current_tls(struct worker_group *g, unsigned listener)
@@ -91,8 +115,7 @@ static tls_config *current_tls(struct worker_group *g, unsigned listener)
 static void accept_one(struct worker *w, int fd, const struct sockaddr *sa, unsigned listener)
 {
     struct worker_group *g = w->group;
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    /* TCP_NODELAY comes from the listening socket (Linux copies it). */
     if (!take_connection_slot(g)) {
         tn_log(TN_LOG_WARN, g->log_component, "refusing connection: limit of %zu reached",
                g->max_connections);
@@ -100,26 +123,33 @@ static void accept_one(struct worker *w, int fd, const struct sockaddr *sa, unsi
         return;
     }
     /* On failure conn_new has closed fd and released the slot. */
-    struct conn *c = conn_new(w, fd, sa, current_tls(g, listener), g->handler, &g->limits);
-    if (c != NULL)
-        c->listener = listener;
+    tls_config *tls = current_tls(g, listener);
+    struct conn *c = conn_new(w, fd, sa, tls, g->handler, &g->limits);
+    if (c == NULL)
+        return;
+    c->listener = listener;
+    /* The ClientHello is most likely here already (defer_accept): answer
+     * it now rather than after another round through epoll. */
+    if (tls != NULL)
+        conn_read_pending(c); /* may close (and free) c */
 }
 
+/* One connection per readiness event: the listener is level-triggered, so
+ * epoll reports it again at once while more wait, and the usual single
+ * connection costs no accept4 that only says EAGAIN. */
 static void on_listen(ev_loop *loop, int lfd, unsigned events, void *ctx)
 {
     struct worker_listener *l = ctx;
     struct worker *w = l->worker;
-    for (int i = 0; i < 64; i++) { /* bounded: let other events run */
-        struct sockaddr_storage ss;
-        socklen_t len = sizeof ss;
-        int fd = accept4(lfd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (fd < 0) {
-            if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
-                tn_log(TN_LOG_WARN, w->group->log_component, "accept: %s", strerror(errno));
-            return;
-        }
-        accept_one(w, fd, (struct sockaddr *)&ss, l->index);
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    int fd = accept4(lfd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+        if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+            tn_log(TN_LOG_WARN, w->group->log_component, "accept: %s", strerror(errno));
+        return;
     }
+    accept_one(w, fd, (struct sockaddr *)&ss, l->index);
 }
 
 /* Listener index on every worker: one socket each (SO_REUSEPORT). */
@@ -132,6 +162,8 @@ static int open_listener(struct worker_group *g, unsigned index, const char *add
         if ((l->fd = listen_socket(addr, i == 0, err)) < 0 ||
             ev_io_set(g->workers[i].loop, l->fd, EV_READ, on_listen, l) < 0)
             return -1;
+        if (g->tls_cfg[index] != NULL)
+            defer_accept(l->fd);
     }
     return 0;
 }
@@ -154,6 +186,7 @@ int worker_group_init(struct worker_group *g, unsigned n, const char *addr, tls_
     if (n == 0 || n > WORKER_MAX)
         return tn_errf(err, "workers must be 1-%d, not %u", WORKER_MAX, n);
     pthread_mutex_init(&g->tls_lock, NULL);
+    pthread_mutex_init(&g->moved_lock, NULL);
     g->n = n;
     g->handler = handler;
     g->limits = *limits;
@@ -211,12 +244,31 @@ static void close_all(struct worker *w)
     current = NULL;
 }
 
+/* What was posted to the stopped loops still runs (on this thread, as
+ * each worker in turn): messages in flight are sent, connections being
+ * handed over reach their new owner and are closed with the others.
+ * Running posts may post more (a hand-over's steps): a few rounds. */
+static void run_leftover_posts(struct worker_group *g)
+{
+    for (int round = 0; round < 16; round++) {
+        size_t ran = 0;
+        for (unsigned i = 0; i < g->n; i++) {
+            current = &g->workers[i];
+            ran += ev_loop_run_posts(g->workers[i].loop);
+        }
+        current = NULL;
+        if (ran == 0)
+            return;
+    }
+}
+
 void worker_group_stop(struct worker_group *g)
 {
     for (unsigned i = 0; i < g->n; i++)
         ev_loop_stop(g->workers[i].loop);
     for (unsigned i = 0; i < g->n; i++)
         pthread_join(g->workers[i].thread, NULL);
+    run_leftover_posts(g);
     for (unsigned i = 0; i < g->n; i++)
         close_all(&g->workers[i]);
 }
@@ -231,6 +283,8 @@ void worker_group_free(struct worker_group *g)
         ev_loop_free(w->loop);
         idmap_free(&w->conns);
     }
+    idmap_free(&g->moved);
+    pthread_mutex_destroy(&g->moved_lock);
     pthread_mutex_destroy(&g->tls_lock);
     g->n = 0;
 }
@@ -249,40 +303,41 @@ struct conn *worker_find_conn(struct worker *w, uint64_t conn_id)
     return idmap_get(&w->conns, conn_id);
 }
 
-struct posted_send {
-    uint64_t conn_id;
-    size_t len;
-    char data[];
-};
-
 static void deliver_posted(ev_loop *loop, void *arg)
 {
     struct posted_send *p = arg;
-    struct conn *c = worker_find_conn(worker_current(), p->conn_id);
+    struct worker *w = worker_current();
+    struct conn *c = worker_find_conn(w, p->conn_id);
     if (c != NULL)
         conn_send(c, p->data, p->len);
+    else if (worker_park_send(w, p))
+        return; /* the connection is on its way here */
     free(p);
 }
 
 int worker_send(struct worker_group *g, uint64_t conn_id, const void *buf, size_t len)
 {
-    unsigned owner = (unsigned)(conn_id >> 48);
+    struct worker *here = worker_current();
+    struct conn *c = here != NULL ? worker_find_conn(here, conn_id) : NULL;
+    if (c != NULL)
+        return conn_send(c, buf, len);
+    unsigned owner = worker_owner(g, conn_id);
     if (owner >= g->n)
         return -1;
-    struct worker *w = &g->workers[owner];
-    if (w == worker_current()) {
-        struct conn *c = worker_find_conn(w, conn_id);
-        return c != NULL ? conn_send(c, buf, len) : -1;
-    }
+    /* One allocation: the post's node travels inside the copy. */
     struct posted_send *p = malloc(sizeof *p + len);
     if (p == NULL)
         return -1;
     p->conn_id = conn_id;
     p->len = len;
     memcpy(p->data, buf, len);
-    if (ev_post(w->loop, deliver_posted, p) < 0) {
-        free(p);
-        return -1;
+    if (&g->workers[owner] != here) {
+        ev_post_node(g->workers[owner].loop, &p->node, deliver_posted, p);
+        return 0;
     }
-    return 0;
+    /* Ours but not here: on its way to us, or gone. */
+    if (worker_park_send(here, p))
+        return 0;
+    free(p);
+    return -1;
 }

@@ -3,8 +3,11 @@
  * listening socket on the shared address (SO_REUSEPORT lets the kernel
  * spread new connections), and owns the connections it accepted.
  *
- * A connection belongs to one worker for its life; other workers reach it
- * by id through worker_send(), which posts a copy to the owner's loop.
+ * A connection belongs to one worker at a time; other workers reach it by
+ * id through worker_send(), which posts a copy to the owner's loop.  A
+ * connection whose messages keep going to a connection on another worker
+ * is handed over to that worker (handover.c), so that the two are served
+ * by one thread and their messages stop crossing threads.
  */
 #ifndef TN_NET_WORKER_H
 #define TN_NET_WORKER_H
@@ -29,6 +32,7 @@ struct worker_listener {
 };
 
 struct worker_group;
+struct handover;
 
 struct worker {
     unsigned index;
@@ -39,6 +43,8 @@ struct worker {
     struct idmap conns;
     uint64_t next_serial;
     void *app; /* the protocol layer's per-worker state */
+    size_t owned; /* connections owned now (atomic: others read it) */
+    struct handover *expecting; /* connections on their way here (moved_lock) */
     /* Reads land here first, so idle connections keep no buffer. */
     char read_scratch[WORKER_READ_SCRATCH];
 };
@@ -54,6 +60,12 @@ struct worker_group {
     size_t max_connections;
     size_t connections; /* atomic */
     const char *log_component;
+    /* Connections no longer owned by the worker their id names: id -> new
+     * owner + 1.  n_moved (atomic) lets worker_owner skip the lock while
+     * nothing has moved. */
+    pthread_mutex_t moved_lock;
+    struct idmap moved;
+    size_t n_moved;
 };
 
 /* Create n workers listening on addr ("host:port"; NULL: no listener,
@@ -81,7 +93,19 @@ struct conn *worker_find_conn(struct worker *w, uint64_t conn_id);
  * -1 when the connection is gone (or, owned here, its queue is full). */
 int worker_send(struct worker_group *g, uint64_t conn_id, const void *buf, size_t len);
 
+/* The worker that owns conn_id now (from any thread). */
+unsigned worker_owner(struct worker_group *g, uint64_t conn_id);
+
+/* Affinity (handover.c), from c's worker: a message that arrived on c was
+ * forwarded to the connection to_id.  After enough messages in a row to
+ * the same connection on another worker, c is handed over to that worker
+ * when the handler allows it (may_move) and the other worker owns fewer
+ * connections (on a tie, the lower-numbered worker takes it), so that of
+ * two connections talking to each other exactly one moves. */
+void worker_note_forward(struct conn *c, uint64_t to_id);
+
 /* Used by conn.c. */
 void worker_conn_closed(struct worker *w, struct conn *c);
+void worker_release_slot(struct worker *w);
 
 #endif

@@ -94,9 +94,9 @@ int sip_auth_check(struct sip_worker *sw, struct conn *c, const struct sip_msg *
         challenge(sw, c, req, domain, proxy, false);
         return 0;
     }
-    enum sip_nonce_status ns = sip_digest_nonce_check(&sw->srv->secret, domain,
-                                                      dstr(cr.nonce), time(NULL),
-                                                      NONCE_MAX_AGE_S);
+    enum sip_nonce_status ns = sip_digest_nonce_check_cached(&sw->srv->secret, &sw->nonces,
+                                                             domain, dstr(cr.nonce),
+                                                             time(NULL), NONCE_MAX_AGE_S);
     if (ns != SIP_NONCE_VALID) {
         challenge(sw, c, req, domain, proxy, ns == SIP_NONCE_STALE);
         return 0;

@@ -6,12 +6,16 @@
 
 #include <string.h>
 
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
 #include "common/str.h"
 
+/* Joined digest inputs up to this size are hashed in one call: every
+ * credential field is bounded well below (uri 1024, tokens 256). */
+#define HASH_JOIN_MAX 4096
 #define NONCE_TS_LEN 8
 #define NONCE_MAC_LEN 16
 #define NONCE_RAW_LEN (NONCE_TS_LEN + NONCE_MAC_LEN)
@@ -44,9 +48,28 @@ int digest_alg_parse(const char *p, size_t len, enum digest_alg *out)
     return -1;
 }
 
+/* OpenSSL 3 looks an algorithm up by name (locks, hash tables) each time
+ * EVP_sha256() or EVP_Q_mac is used: every authenticated request hashed
+ * twice and checked a MAC.  Fetched once for the process instead;
+ * fetched objects may be shared by threads.  NULL (fetch failed): the
+ * implicit lookup is used, as before. */
+static EVP_MD *fetched_sha256, *fetched_md5;
+static EVP_MAC *fetched_hmac;
+static CRYPTO_ONCE fetch_once = CRYPTO_ONCE_STATIC_INIT;
+
+static void fetch_algorithms(void)
+{
+    fetched_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+    fetched_md5 = EVP_MD_fetch(NULL, "MD5", NULL);
+    fetched_hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+}
+
 static const EVP_MD *alg_md(enum digest_alg alg)
 {
-    return alg == DIGEST_SHA256 ? EVP_sha256() : EVP_md5();
+    CRYPTO_THREAD_run_once(&fetch_once, fetch_algorithms);
+    if (alg == DIGEST_SHA256)
+        return fetched_sha256 != NULL ? fetched_sha256 : EVP_sha256();
+    return fetched_md5 != NULL ? fetched_md5 : EVP_md5();
 }
 
 static void to_hex(const unsigned char *in, size_t n, char *out)
@@ -59,13 +82,10 @@ static void to_hex(const unsigned char *in, size_t n, char *out)
     out[2 * n] = '\0';
 }
 
-/* hexout = hex of H(parts[0] ":" parts[1] ":" ... parts[n-1]).
- * hexout holds at least DIGEST_HEX_MAX bytes. */
-static int hash_joined(enum digest_alg alg, const struct digest_str *parts, size_t n,
-                       char *hexout)
+/* H(parts joined by ':') into md, one update per part (any length). */
+static int hash_parts(enum digest_alg alg, const struct digest_str *parts, size_t n,
+                      unsigned char *md, unsigned int *mdlen)
 {
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0;
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
     int ok = ctx != NULL && EVP_DigestInit_ex(ctx, alg_md(alg), NULL) == 1;
     for (size_t i = 0; ok && i < n; i++) {
@@ -74,9 +94,41 @@ static int hash_joined(enum digest_alg alg, const struct digest_str *parts, size
         if (ok && parts[i].len > 0)
             ok = EVP_DigestUpdate(ctx, parts[i].p, parts[i].len) == 1;
     }
-    ok = ok && EVP_DigestFinal_ex(ctx, md, &mdlen) == 1 && mdlen * 2 == digest_hex_len(alg);
+    ok = ok && EVP_DigestFinal_ex(ctx, md, mdlen) == 1;
     EVP_MD_CTX_free(ctx);
-    if (!ok)
+    return ok ? 0 : -1;
+}
+
+/* The same in one call when the joined parts fit a buffer (they always
+ * do for credentials): EVP_DigestUpdate costs more per call than these
+ * few bytes do.  The buffer may hold a password or an HA1: it is wiped. */
+static int hash_joined_buffer(enum digest_alg alg, const struct digest_str *parts, size_t n,
+                              unsigned char *md, unsigned int *mdlen)
+{
+    char joined[HASH_JOIN_MAX];
+    size_t len = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (parts[i].len > sizeof joined - len - 1)
+            return hash_parts(alg, parts, n, md, mdlen);
+        if (i > 0)
+            joined[len++] = ':';
+        if (parts[i].len > 0)
+            memcpy(joined + len, parts[i].p, parts[i].len);
+        len += parts[i].len;
+    }
+    int ok = EVP_Digest(joined, len, md, mdlen, alg_md(alg), NULL) == 1;
+    OPENSSL_cleanse(joined, len);
+    return ok ? 0 : -1;
+}
+
+/* hexout = hex of H(parts[0] ":" parts[1] ":" ... parts[n-1]).
+ * hexout holds at least DIGEST_HEX_MAX bytes. */
+static int hash_joined(enum digest_alg alg, const struct digest_str *parts, size_t n,
+                       char *hexout)
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    if (hash_joined_buffer(alg, parts, n, md, &mdlen) < 0 || mdlen * 2 != digest_hex_len(alg))
         return -1;
     to_hex(md, mdlen, hexout);
     return 0;
@@ -165,6 +217,23 @@ int sip_digest_secret_init(struct sip_digest_secret *secret, tn_err *err)
     return 0;
 }
 
+static int hmac_sha256(const unsigned char *key, size_t keylen, const unsigned char *data,
+                       size_t len, unsigned char *out, size_t outsize, size_t *outlen)
+{
+    CRYPTO_THREAD_run_once(&fetch_once, fetch_algorithms);
+    if (fetched_hmac == NULL)
+        return EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, key, keylen, data, len, out,
+                         outsize, outlen) != NULL ? 0 : -1;
+    char digest[] = "SHA256";
+    OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+                           OSSL_PARAM_construct_end()};
+    EVP_MAC_CTX *ctx = EVP_MAC_CTX_new(fetched_hmac);
+    int ok = ctx != NULL && EVP_MAC_init(ctx, key, keylen, params) == 1 &&
+             EVP_MAC_update(ctx, data, len) == 1 && EVP_MAC_final(ctx, out, outlen, outsize) == 1;
+    EVP_MAC_CTX_free(ctx);
+    return ok ? 0 : -1;
+}
+
 /* mac = HMAC-SHA256(secret, ts || realm)[0..16] */
 static int nonce_mac(const struct sip_digest_secret *secret, const unsigned char *ts,
                      const char *realm, unsigned char *mac)
@@ -177,8 +246,8 @@ static int nonce_mac(const struct sip_digest_secret *secret, const unsigned char
     size_t fulllen = 0;
     memcpy(data, ts, NONCE_TS_LEN);
     memcpy(data + NONCE_TS_LEN, realm, rlen);
-    if (EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, secret->key, sizeof secret->key,
-                  data, NONCE_TS_LEN + rlen, full, sizeof full, &fulllen) == NULL ||
+    if (hmac_sha256(secret->key, sizeof secret->key, data, NONCE_TS_LEN + rlen, full,
+                    sizeof full, &fulllen) < 0 ||
         fulllen < NONCE_MAC_LEN)
         return -1;
     memcpy(mac, full, NONCE_MAC_LEN);
@@ -200,6 +269,20 @@ int sip_digest_nonce_new(const struct sip_digest_secret *secret, const char *rea
     return 0;
 }
 
+/* How old the nonce whose decoded bytes are raw is, as a status. */
+static enum sip_nonce_status nonce_age(const unsigned char *raw, int64_t now, int64_t max_age_s)
+{
+    uint64_t t = 0;
+    for (int i = 0; i < NONCE_TS_LEN; i++)
+        t = t << 8 | raw[i];
+    if (t > (uint64_t)INT64_MAX)
+        return SIP_NONCE_INVALID; /* authentic bytes we never write */
+    int64_t issued = (int64_t)t;
+    if (now < issued) /* the clock went back, or another worker is ahead */
+        return issued - now <= NONCE_FUTURE_SLACK_S ? SIP_NONCE_VALID : SIP_NONCE_STALE;
+    return now - issued > max_age_s ? SIP_NONCE_STALE : SIP_NONCE_VALID;
+}
+
 enum sip_nonce_status sip_digest_nonce_check(const struct sip_digest_secret *secret,
                                              const char *realm, struct digest_str nonce,
                                              int64_t now, int64_t max_age_s)
@@ -210,15 +293,41 @@ enum sip_nonce_status sip_digest_nonce_check(const struct sip_digest_secret *sec
         nonce_mac(secret, raw, realm, mac) < 0 ||
         CRYPTO_memcmp(mac, raw + NONCE_TS_LEN, NONCE_MAC_LEN) != 0)
         return SIP_NONCE_INVALID;
-    uint64_t t = 0;
-    for (int i = 0; i < NONCE_TS_LEN; i++)
-        t = t << 8 | raw[i];
-    if (t > (uint64_t)INT64_MAX)
-        return SIP_NONCE_INVALID; /* authentic bytes we never write */
-    int64_t issued = (int64_t)t;
-    if (now < issued) /* the clock went back, or another worker is ahead */
-        return issued - now <= NONCE_FUTURE_SLACK_S ? SIP_NONCE_VALID : SIP_NONCE_STALE;
-    return now - issued > max_age_s ? SIP_NONCE_STALE : SIP_NONCE_VALID;
+    return nonce_age(raw, now, max_age_s);
+}
+
+static size_t nonce_slot(struct digest_str nonce)
+{
+    uint64_t h = 1469598103934665603ull; /* FNV-1a */
+    for (size_t i = 0; i < nonce.len; i++)
+        h = (h ^ (unsigned char)nonce.p[i]) * 1099511628211ull;
+    return (size_t)(h % SIP_NONCE_CACHE_SLOTS);
+}
+
+enum sip_nonce_status sip_digest_nonce_check_cached(const struct sip_digest_secret *secret,
+                                                    struct sip_nonce_cache *cache,
+                                                    const char *realm, struct digest_str nonce,
+                                                    int64_t now, int64_t max_age_s)
+{
+    unsigned char raw[NONCE_RAW_LEN];
+    size_t rlen = strnlen(realm, SIP_DIGEST_REALM_MAX + 1);
+    if (nonce.p == NULL || nonce.len != SIP_DIGEST_NONCE_LEN || rlen == 0 ||
+        rlen > SIP_DIGEST_REALM_MAX)
+        return SIP_NONCE_INVALID;
+    size_t k = nonce_slot(nonce);
+    if (memcmp(cache->slots[k].nonce, nonce.p, nonce.len) == 0 &&
+        strcmp(cache->slots[k].realm, realm) == 0) {
+        /* Verified before: only its age can have changed. */
+        if (b64url_decode(nonce.p, nonce.len, raw) < 0)
+            return SIP_NONCE_INVALID;
+        return nonce_age(raw, now, max_age_s);
+    }
+    enum sip_nonce_status st = sip_digest_nonce_check(secret, realm, nonce, now, max_age_s);
+    if (st != SIP_NONCE_INVALID) {
+        memcpy(cache->slots[k].nonce, nonce.p, nonce.len);
+        memcpy(cache->slots[k].realm, realm, rlen + 1);
+    }
+    return st;
 }
 
 /* ---- challenge ---- */

@@ -3,9 +3,10 @@
  * RFC 7616, RFC 8760): SHA-256 and MD5, qop "auth" and, for old MD5
  * clients, no qop (RFC 2069).
  *
- * Pure functions: no SIP parser, no store, no global state.  Every input
- * that comes from the network is a counted string (struct digest_str),
- * never assumed NUL-terminated.
+ * Pure functions: no SIP parser, no store, no global state (but the
+ * hash algorithms, fetched from OpenSSL once).  Every input that comes
+ * from the network is a counted string (struct digest_str), never
+ * assumed NUL-terminated.
  *
  * Nonces are stateless and unforgeable:
  *     nonce = base64url(timestamp(8 bytes, big-endian) ||
@@ -88,6 +89,25 @@ enum sip_nonce_status {
 enum sip_nonce_status sip_digest_nonce_check(const struct sip_digest_secret *secret,
                                              const char *realm, struct digest_str nonce,
                                              int64_t now, int64_t max_age_s);
+
+/* The nonces whose MAC one thread has verified: a client sends the same
+ * nonce with every request until it goes stale, and the MAC is most of
+ * the cost of a check.  Only verified (nonce, realm) pairs enter it; the
+ * age is still judged on every use.  Owned by one thread (a worker). */
+#define SIP_NONCE_CACHE_SLOTS 64
+
+struct sip_nonce_cache {
+    struct {
+        char nonce[SIP_DIGEST_NONCE_LEN];
+        char realm[SIP_DIGEST_REALM_MAX + 1]; /* "" while the slot is free */
+    } slots[SIP_NONCE_CACHE_SLOTS];
+};
+
+/* sip_digest_nonce_check, remembering verified nonces in cache. */
+enum sip_nonce_status sip_digest_nonce_check_cached(const struct sip_digest_secret *secret,
+                                                    struct sip_nonce_cache *cache,
+                                                    const char *realm, struct digest_str nonce,
+                                                    int64_t now, int64_t max_age_s);
 
 /* ---- challenge ---- */
 

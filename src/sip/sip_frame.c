@@ -40,10 +40,16 @@ static enum sip_frame_result keepalive(const char *buf, size_t len,
  * SP/HT ends it), or hdr_end. */
 static size_t field_end(const char *buf, size_t pos, size_t hdr_end)
 {
-    for (size_t i = pos; i + 1 < hdr_end; i++)
-        if (buf[i] == '\r' && buf[i + 1] == '\n' &&
+    while (pos + 1 < hdr_end) {
+        const char *cr = memchr(buf + pos, '\r', hdr_end - 1 - pos); /* vectorised */
+        if (cr == NULL)
+            break;
+        size_t i = (size_t)(cr - buf);
+        if (buf[i + 1] == '\n' &&
             (i + 2 >= hdr_end || (buf[i + 2] != ' ' && buf[i + 2] != '\t')))
             return i + 2;
+        pos = i + 1;
+    }
     return hdr_end;
 }
 
@@ -59,6 +65,10 @@ static enum cl_result field_content_length(const char *buf, size_t pos,
     while (n < end && buf[n] != ':' && buf[n] != ' ' && buf[n] != '\t')
         n++;
     sip_str name = sip_str_make(buf + pos, n - pos);
+    /* Only "Content-Length" or its compact "l" can be it: skip the lookup
+     * for every other field. */
+    if (name.len != 14 && name.len != 1)
+        return CL_OK;
     while (n < end && buf[n] != ':')
         n++;
     if (n >= end || sip_hdr_lookup(name) != SIP_HDR_CONTENT_LENGTH)
@@ -127,7 +137,7 @@ static enum sip_frame_result find_headers(const char *buf, size_t len,
     size_t from = st->scanned > 3 ? st->scanned - 3 : 0;
     const char *blank = NULL;
     if (limit >= from + 4)
-        blank = memmem(buf + from, limit - from, "\r\n\r\n", 4);
+        blank = sip_find_blank_line(buf + from, limit - from);
     if (blank)
         return headers_complete(buf, (size_t)(blank - buf) + 2, max_msg, st,
                                 err);

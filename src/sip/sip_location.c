@@ -163,9 +163,11 @@ static void drop_empty(struct loc_entry **p)
 }
 
 static enum loc_update_result update_locked(struct sip_location *loc,
-                                            const struct loc_binding *b, time_t now)
+                                            const struct loc_binding *b, time_t now,
+                                            bool *existed)
 {
     struct loc_entry **p = find_entry(loc, b->aor);
+    *existed = false;
     if (*p == NULL) {
         if (b->expires_at <= now)
             return LOC_UPDATED;
@@ -182,6 +184,7 @@ static enum loc_update_result update_locked(struct sip_location *loc,
             continue;
         if (strcmp(old->call_id, b->call_id) == 0 && b->cseq <= old->cseq)
             return LOC_OUT_OF_ORDER;
+        *existed = true;
         if (b->expires_at <= now)
             remove_binding(e, i);
         else
@@ -197,10 +200,14 @@ static enum loc_update_result update_locked(struct sip_location *loc,
     return LOC_UPDATED;
 }
 
-enum loc_update_result sip_location_update(struct sip_location *loc, const struct loc_binding *b)
+enum loc_update_result sip_location_update(struct sip_location *loc, const struct loc_binding *b,
+                                           bool *existed)
 {
+    bool was_there;
     pthread_mutex_lock(&loc->lock);
-    enum loc_update_result r = update_locked(loc, b, time(NULL));
+    enum loc_update_result r = update_locked(loc, b, time(NULL), &was_there);
+    if (existed != NULL)
+        *existed = was_there;
     if (r == LOC_UPDATED && b->expires_at > time(NULL)) {
         note_conn_ref(loc, b->conn_id, false, b->aor, strlen(b->aor));
         set_alias(loc, b->contact, strlen(b->contact), b->conn_id);
@@ -247,12 +254,38 @@ size_t sip_location_lookup(struct sip_location *loc, const char *aor, time_t now
     return n;
 }
 
-static size_t drop_aor_bindings(struct sip_location *loc, const char *aor, uint64_t conn_id)
+uint64_t sip_location_best_conn(struct sip_location *loc, const char *aor, time_t now)
+{
+    uint64_t conn = 0;
+    int best_q = -1;
+    pthread_mutex_lock(&loc->lock);
+    struct loc_entry **p = find_entry(loc, aor);
+    for (size_t i = 0; *p != NULL && i < (*p)->n;) {
+        const struct loc_binding *b = &(*p)->bindings[i];
+        if (b->expires_at <= now) {
+            remove_binding(*p, i); /* expired: forget it on the way */
+            continue;
+        }
+        if (b->conn_id != 0 && b->q > best_q) {
+            best_q = b->q;
+            conn = b->conn_id;
+        }
+        i++;
+    }
+    drop_empty(p);
+    pthread_mutex_unlock(&loc->lock);
+    return conn;
+}
+
+static size_t drop_aor_bindings(struct sip_location *loc, const char *aor, uint64_t conn_id,
+                                loc_gone_fn *gone, void *ctx)
 {
     size_t dropped = 0;
     struct loc_entry **p = find_entry(loc, aor);
     for (size_t i = 0; *p != NULL && i < (*p)->n;) {
         if ((*p)->bindings[i].conn_id == conn_id) {
+            if (gone != NULL)
+                gone(&(*p)->bindings[i], ctx);
             remove_binding(*p, i);
             dropped++;
         } else {
@@ -273,7 +306,8 @@ static void drop_alias(struct sip_location *loc, const char *contact, uint64_t c
     }
 }
 
-size_t sip_location_drop_conn(struct sip_location *loc, uint64_t conn_id)
+size_t sip_location_drop_conn(struct sip_location *loc, uint64_t conn_id, loc_gone_fn *gone,
+                              void *ctx)
 {
     size_t dropped = 0;
     pthread_mutex_lock(&loc->lock);
@@ -282,7 +316,7 @@ size_t sip_location_drop_conn(struct sip_location *loc, uint64_t conn_id)
         if (refs->items[i].alias)
             drop_alias(loc, refs->items[i].key, conn_id);
         else
-            dropped += drop_aor_bindings(loc, refs->items[i].key, conn_id);
+            dropped += drop_aor_bindings(loc, refs->items[i].key, conn_id, gone, ctx);
     }
     pthread_mutex_unlock(&loc->lock);
     if (refs != NULL)

@@ -15,6 +15,7 @@
 #define TN_SIP_LOCATION_H
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
@@ -59,17 +60,24 @@ enum loc_update_result {
 int sip_location_init(struct sip_location *loc, tn_err *err);
 void sip_location_free(struct sip_location *loc);
 
-/* Add or refresh a binding (expires_at in the past removes it). */
+/* Add or refresh a binding (expires_at in the past removes it).  existed
+ * (may be NULL): whether the binding was there before. */
 enum loc_update_result sip_location_update(struct sip_location *loc,
-                                           const struct loc_binding *b);
+                                           const struct loc_binding *b, bool *existed);
 /* Remove every binding of aor (Contact: *). */
 void sip_location_remove_aor(struct sip_location *loc, const char *aor);
 /* Current bindings of aor, best q first; returns how many were written. */
 size_t sip_location_lookup(struct sip_location *loc, const char *aor, time_t now,
                            struct loc_binding *out, size_t max);
+/* The connection of aor's best current binding (highest q) that has one,
+ * or 0: what routing needs, without copying the bindings. */
+uint64_t sip_location_best_conn(struct sip_location *loc, const char *aor, time_t now);
 /* A connection died: drop its bindings and aliases.  Returns how many
- * bindings went. */
-size_t sip_location_drop_conn(struct sip_location *loc, uint64_t conn_id);
+ * bindings went; gone (may be NULL) is called for each, under the
+ * location's lock (it must not call back into the location service). */
+typedef void loc_gone_fn(const struct loc_binding *b, void *ctx);
+size_t sip_location_drop_conn(struct sip_location *loc, uint64_t conn_id, loc_gone_fn *gone,
+                              void *ctx);
 
 /* Remember that contact is reachable over conn_id (dialog routing). */
 void sip_location_alias(struct sip_location *loc, const char *contact, size_t len,

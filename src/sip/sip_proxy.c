@@ -128,14 +128,9 @@ static bool route_to_user(struct sip_worker *sw, struct conn *c, const struct si
     const struct topo_pool *home = home_pool(sw->srv, aor, &ours);
     if (home != ours)
         return route_to_pool(sw, c, req, home, r);
-    struct loc_binding b[LOC_MAX_BINDINGS_PER_AOR];
-    size_t n = sip_location_lookup(&sw->srv->loc, aor, time(NULL), b, LOC_MAX_BINDINGS_PER_AOR);
-    for (size_t i = 0; i < n; i++) {
-        if (b[i].conn_id != 0) {
-            r->conn = b[i].conn_id; /* registered, so the user exists */
-            return true;
-        }
-    }
+    r->conn = sip_location_best_conn(&sw->srv->loc, aor, time(NULL));
+    if (r->conn != 0)
+        return true; /* registered, so the user exists */
     /* Only an unreachable user costs a store lookup: 404 or 480? */
     if (ha1_cache_lookup(&sw->ha1s, sw->srv->store, user, domain, DIGEST_SHA256,
                          ev_now_ms(sw->w->loop), ha1, sizeof ha1, &err) != 0)
@@ -290,7 +285,8 @@ static void forward(struct sip_worker *sw, struct conn *c, const struct sip_msg 
     static const enum sip_hdr_id drop_inside[] = {SIP_HDR_PROXY_AUTHORIZATION};
     static const enum sip_hdr_id drop_outside[] = {SIP_HDR_PROXY_AUTHORIZATION, SIP_HDR_VIA,
                                                    SIP_HDR_RECORD_ROUTE};
-    sip_txn_record_route(sw->srv, r->to_partner, rr, sizeof rr);
+    if (r->dialog_forming)
+        sip_txn_record_route(sw->srv, r->to_partner, rr, sizeof rr);
     struct sip_forward_edit e = {
         .record_route = r->dialog_forming ? rr : NULL,
         .drop_routes = pop,
@@ -300,6 +296,8 @@ static void forward(struct sip_worker *sw, struct conn *c, const struct sip_msg 
     };
     if (r->dialog_forming || r->to_partner)
         remember_sender(sw, c, req);
+    /* Steady partners end up on one worker: nothing crosses threads. */
+    worker_note_forward(c, r->conn);
     if (req->method == SIP_ACK)
         forward_stateless(sw, req, r->conn, &e, loop);
     else

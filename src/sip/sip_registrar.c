@@ -81,17 +81,19 @@ static long contact_expires(struct reg_ctx *r, const struct sip_name_addr *na)
     return e > (long)cfg->max_expires ? (long)cfg->max_expires : e;
 }
 
-static int persist(struct reg_ctx *r, const struct loc_binding *b, tn_err *err)
+/* Recorded for the store's next batch (sip_binding_writer.h). */
+static int persist(struct reg_ctx *r, const struct loc_binding *b, bool existed)
 {
+    struct binding_writer *bw = &r->sw->srv->bindings;
+    if (b->expires_at <= time(NULL))
+        return binding_writer_del(bw, b->aor, b->contact);
     struct store_binding sb = {.expires_at = b->expires_at, .q = b->q, .cseq = b->cseq};
     tn_strlcpy(sb.aor, b->aor, sizeof sb.aor);
     tn_strlcpy(sb.contact, b->contact, sizeof sb.contact);
     tn_strlcpy(sb.call_id, b->call_id, sizeof sb.call_id);
     tn_strlcpy(sb.received, r->c->peer, sizeof sb.received);
     sip_flow_id(r->c->id, sb.flow_id, sizeof sb.flow_id);
-    if (b->expires_at <= time(NULL))
-        return store_binding_delete(r->sw->srv->store, b->aor, b->contact, err) < 0 ? -1 : 0;
-    return store_binding_upsert(r->sw->srv->store, &sb, err);
+    return binding_writer_put(bw, &sb, existed);
 }
 
 static bool apply_contact(struct reg_ctx *r, const struct sip_name_addr *na)
@@ -107,7 +109,8 @@ static bool apply_contact(struct reg_ctx *r, const struct sip_name_addr *na)
         sip_reply(r->sw, r->c, r->req, 400, "Bad Request - Contact or Call-ID too long", NULL);
         return false;
     }
-    enum loc_update_result u = sip_location_update(&r->sw->srv->loc, &b);
+    bool existed;
+    enum loc_update_result u = sip_location_update(&r->sw->srv->loc, &b, &existed);
     if (u != LOC_UPDATED) {
         sip_reply(r->sw, r->c, r->req, u == LOC_TOO_MANY ? 403 : 500,
                   u == LOC_TOO_MANY ? "Forbidden - too many registered contacts"
@@ -116,11 +119,10 @@ static bool apply_contact(struct reg_ctx *r, const struct sip_name_addr *na)
                   NULL);
         return false;
     }
-    tn_err err;
-    /* Durable before the 200: a registration answered survives a crash. */
-    if (persist(r, &b, &err) < 0) {
-        tn_log(TN_LOG_ERROR, "registrar", "%s: %s", r->aor, err.msg);
-        sip_reply(r->sw, r->c, r->req, 500, "Server Internal Error - store unavailable", NULL);
+    /* The store gets it within a second; a clean shutdown waits for it. */
+    if (persist(r, &b, existed) < 0) {
+        tn_log(TN_LOG_ERROR, "registrar", "%s: out of memory", r->aor);
+        sip_reply(r->sw, r->c, r->req, 500, "Server Internal Error - out of memory", NULL);
         return false;
     }
     return true;
@@ -128,7 +130,6 @@ static bool apply_contact(struct reg_ctx *r, const struct sip_name_addr *na)
 
 static bool remove_all(struct reg_ctx *r)
 {
-    tn_err err;
     if (!r->has_header_expires || r->header_expires != 0 ||
         sip_msg_count(r->req, SIP_HDR_CONTACT) != 1) {
         sip_reply(r->sw, r->c, r->req, 400,
@@ -136,8 +137,8 @@ static bool remove_all(struct reg_ctx *r)
         return false;
     }
     sip_location_remove_aor(&r->sw->srv->loc, r->aor);
-    if (store_binding_delete_aor(r->sw->srv->store, r->aor, &err) < 0)
-        tn_log(TN_LOG_ERROR, "registrar", "%s: %s", r->aor, err.msg);
+    if (binding_writer_wipe(&r->sw->srv->bindings, r->aor) < 0)
+        tn_log(TN_LOG_ERROR, "registrar", "%s: out of memory", r->aor);
     return true;
 }
 

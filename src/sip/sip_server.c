@@ -22,6 +22,7 @@
 
 #define RETIRED_MAX 64
 #define TRUST_CHECK_MS 5000
+#define BINDING_FLUSH_MS 1000 /* what a crash can lose (sip_binding_writer.h) */
 
 void sip_server_config_defaults(struct sip_server_config *cfg)
 {
@@ -212,7 +213,7 @@ static void handle_message(struct sip_worker *sw, struct conn *c, const char *bu
 static void refuse_stream(struct sip_worker *sw, struct conn *c, const char *buf, size_t len,
                           const struct sip_parse_error *why)
 {
-    const char *end = memmem(buf, len, "\r\n\r\n", 4);
+    const char *end = sip_find_blank_line(buf, len);
     struct sip_parse_error ignored;
     tn_log(TN_LOG_INFO, "sip", "peer=%s unframeable input: %d %s", c->peer, why->status,
            why->reason);
@@ -293,6 +294,15 @@ static void fail_waiting_requests(struct sip_worker *sw, struct conn *c)
     }
 }
 
+/* Under the location's lock: the store forgets the binding at its next
+ * batch. */
+static void binding_gone(const struct loc_binding *b, void *ctx)
+{
+    struct binding_writer *bw = ctx;
+    if (binding_writer_del(bw, b->aor, b->contact) < 0)
+        tn_log(TN_LOG_ERROR, "registrar", "%s: out of memory", b->aor);
+}
+
 static void on_close(struct conn *c, void *ctx)
 {
     struct sip_worker *sw = c->worker->app;
@@ -305,19 +315,26 @@ static void on_close(struct conn *c, void *ctx)
     }
     free(sc);
     c->proto = NULL;
-    size_t dropped = sip_location_drop_conn(&sw->srv->loc, c->id);
-    if (dropped > 0 && atomic_load(&shutting_down)) {
+    /* Closed by a shutdown, the connection did not die: the store keeps its
+     * bindings for the next start. */
+    bool keep = atomic_load(&shutting_down);
+    size_t dropped = sip_location_drop_conn(&sw->srv->loc, c->id, keep ? NULL : binding_gone,
+                                            &sw->srv->bindings);
+    if (dropped > 0 && keep)
         tn_log(TN_LOG_DEBUG, "registrar", "peer=%s %zu binding(s) kept for the next start",
                c->peer, dropped);
-    } else if (dropped > 0) {
-        char flow[32];
-        tn_err err;
-        sip_flow_id(c->id, flow, sizeof flow);
-        if (store_bindings_delete_flow(sw->srv->store, flow, &err) < 0)
-            tn_log(TN_LOG_WARN, "store", "%s", err.msg);
+    else if (dropped > 0)
         tn_log(TN_LOG_INFO, "registrar", "peer=%s connection gone: %zu binding(s) dropped",
                c->peer, dropped);
-    }
+}
+
+/* Only a user's connection moves to the worker of the connection its
+ * messages go to: a connection to another server or a partner's edge
+ * carries every worker's traffic, and is found through the peer table. */
+static bool may_move(struct conn *c, void *ctx)
+{
+    const struct sip_conn *sc = c->proto;
+    return !c->outgoing && sc != NULL && sc->server_peer == NULL && sc->partner == NULL;
 }
 
 /* --- start-up ---------------------------------------------------------------- */
@@ -364,7 +381,11 @@ static int init_workers(struct sip_server *srv, tn_err *err)
         .idle_ms = srv->cfg.idle_timeout_ms,
     };
     srv->handler = (struct conn_handler){
-        .on_data = on_data, .on_secure = on_secure, .on_close = on_close, .ctx = srv};
+        .on_data = on_data,
+        .on_secure = on_secure,
+        .on_close = on_close,
+        .may_move = may_move,
+        .ctx = srv};
     if (worker_group_init(&srv->group, srv->cfg.workers, srv->cfg.listen, srv->tls,
                           &srv->handler, &limits, srv->cfg.max_connections, err) < 0)
         return -1;
@@ -389,7 +410,7 @@ static int load_bindings(const struct store_binding *b, void *ctx)
     tn_strlcpy(lb.aor, b->aor, sizeof lb.aor);
     tn_strlcpy(lb.contact, b->contact, sizeof lb.contact);
     tn_strlcpy(lb.call_id, b->call_id, sizeof lb.call_id);
-    sip_location_update(&srv->loc, &lb);
+    sip_location_update(&srv->loc, &lb, NULL);
     return 0;
 }
 
@@ -407,6 +428,7 @@ static int server_init(struct sip_server *srv, const struct sip_server_config *c
     srv->store = store_open(cfg->store_path, err);
     if (srv->store == NULL)
         return -1;
+    binding_writer_init(&srv->bindings, srv->store);
     if (store_bindings_load_all(srv->store, time(NULL), load_bindings, srv, err) < 0)
         return -1;
     if (make_tls(cfg, &srv->trust, &srv->tls, err) < 0 ||
@@ -495,11 +517,22 @@ static void reload(struct sip_server *srv, struct retired *old, sip_server_reloa
     swap_tls(srv, old, "SIGHUP");
 }
 
+/* The registrations recorded since the last batch go to the store. */
+static void flush_bindings(struct sip_server *srv)
+{
+    tn_err err;
+    if (binding_writer_flush(&srv->bindings, &err) < 0)
+        tn_log(TN_LOG_ERROR, "store", "registrations not written yet (tried again in %d ms): %s",
+               BINDING_FLUSH_MS, err.msg);
+}
+
 static void wait_for_signals(struct sip_server *srv, const sigset_t *set,
                              sip_server_reload_fn fn, void *ctx)
 {
     struct retired old = {0};
-    struct timespec tick = {.tv_sec = TRUST_CHECK_MS / 1000};
+    struct timespec tick = {.tv_sec = BINDING_FLUSH_MS / 1000,
+                            .tv_nsec = (BINDING_FLUSH_MS % 1000) * 1000000L};
+    uint64_t next_trust_check = ev_clock_ms() + TRUST_CHECK_MS;
     for (;;) {
         int sig = sigtimedwait(set, NULL, &tick);
         if (sig == SIGTERM || sig == SIGINT) {
@@ -508,12 +541,16 @@ static void wait_for_signals(struct sip_server *srv, const sigset_t *set,
         }
         if (sig == SIGHUP)
             reload(srv, &old, fn, ctx);
-        else if (sig < 0 && errno == EAGAIN &&
-                 (tls_trust_files_changed(srv->trust) || sip_edge_files_changed(srv)))
-            swap_tls(srv, &old, "CA, CRL or partner root file changed");
+        if (ev_clock_ms() >= next_trust_check) {
+            next_trust_check = ev_clock_ms() + TRUST_CHECK_MS;
+            if (tls_trust_files_changed(srv->trust) || sip_edge_files_changed(srv))
+                swap_tls(srv, &old, "CA, CRL or partner root file changed");
+        }
+        flush_bindings(srv);
     }
     atomic_store(&shutting_down, true);
     worker_group_stop(&srv->group);
+    flush_bindings(srv); /* a clean shutdown loses no registration */
     for (size_t i = 0; i < old.n; i++) {
         tls_config_free(old.tls[i]);
         tls_config_free(old.client_tls[i]);
@@ -538,6 +575,8 @@ static void server_free(struct sip_server *srv)
     tls_config_free(srv->client_tls);
     tls_trust_free(srv->trust);
     sip_peers_free(&srv->peers);
+    if (srv->store != NULL)
+        binding_writer_free(&srv->bindings);
     store_close(srv->store);
     topology_free(srv->cfg.topo);
     if (srv->loc.buckets != NULL)

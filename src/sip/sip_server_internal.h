@@ -10,6 +10,7 @@
 
 #include "common/idmap.h"
 #include "net/worker.h"
+#include "sip/sip_binding_writer.h"
 #include "sip/sip_digest.h"
 #include "sip/sip_ha1_cache.h"
 #include "sip/sip_frame.h"
@@ -25,6 +26,7 @@
 struct sip_server {
     struct sip_server_config cfg; /* cfg.topo: read with sip_server_topology() */
     store *store;
+    struct binding_writer bindings; /* the location service's way to the store */
     struct sip_location loc;
     struct sip_digest_secret secret;
     struct worker_group group;
@@ -52,6 +54,7 @@ struct sip_worker {
     uint64_t next_txn;
     uint64_t ack_timer_serial;
     struct ha1_cache ha1s;    /* digest HA1s, per worker: no shared lock */
+    struct sip_nonce_cache nonces; /* nonces whose MAC this worker checked */
     struct sip_msg msg;       /* parse scratch (large: not on the stack) */
     struct sip_msg msg2;      /* a second one, when two messages meet */
     char out[SIP_OUT_MAX];    /* build scratch */

@@ -27,7 +27,7 @@ struct proxy_txn {
     ev_timer_id timer;
     char *orig;    /* the request as received (to answer it) */
     size_t orig_len;
-    char *fwd;     /* the request as forwarded (to cancel or ACK it) */
+    char *fwd;     /* an INVITE as forwarded (to cancel or ACK it), else NULL */
     size_t fwd_len;
 };
 
@@ -197,11 +197,18 @@ void sip_txn_forward(struct sip_worker *sw, struct conn *in, const struct sip_ms
         sip_reply(sw, in, req, 513, "Message Too Large - cannot forward", NULL);
         return;
     }
+    if (req->method != SIP_INVITE) {
+        /* Only an INVITE is cancelled or acknowledged by us: no copy. */
+        if (worker_send(&sw->srv->group, out_conn, sw->out, (size_t)n) < 0) {
+            answer_upstream(t, 480, "Temporarily Unavailable - the user's connection is gone");
+            txn_free(t);
+        }
+        return;
+    }
     t->fwd = copy_bytes(sw->out, (size_t)n);
     t->fwd_len = (size_t)n;
     /* The 100 is built in sw->out too: from here on send the copy. */
-    if (req->method == SIP_INVITE)
-        sip_reply(sw, in, req, 100, "Trying", NULL);
+    sip_reply(sw, in, req, 100, "Trying", NULL);
     if (t->fwd == NULL || worker_send(&sw->srv->group, out_conn, t->fwd, t->fwd_len) < 0) {
         answer_upstream(t, 480, "Temporarily Unavailable - the user's connection is gone");
         txn_free(t);
@@ -225,7 +232,7 @@ static int build_derived(struct proxy_txn *t, const char *method, sip_str to, ch
 {
     struct sip_msg *f = &t->sw->msg;
     struct sip_parse_error perr;
-    if (sip_parse(f, t->fwd, t->fwd_len, &perr) < 0)
+    if (t->fwd == NULL || sip_parse(f, t->fwd, t->fwd_len, &perr) < 0)
         return -1;
     const struct sip_header *via = sip_msg_first(f, SIP_HDR_VIA);
     const struct sip_header *from = sip_msg_first(f, SIP_HDR_FROM);
@@ -387,6 +394,7 @@ static void handle_response(struct sip_worker *sw, struct conn *from, const stru
 }
 
 struct posted_response {
+    struct ev_post_node node;
     uint64_t from_conn;
     size_t len;
     char data[];
@@ -436,8 +444,7 @@ void sip_proxy_response(struct sip_worker *sw, struct conn *c, const struct sip_
         p->from_conn = c->id;
         p->len = resp->len;
         memcpy(p->data, resp->buf, resp->len);
-        if (ev_post(sw->srv->group.workers[w].loop, on_posted_response, p) < 0)
-            free(p);
+        ev_post_node(sw->srv->group.workers[w].loop, &p->node, on_posted_response, p);
         return;
     }
     dispatch_response(sw, c, resp);

@@ -9,8 +9,9 @@
  *
  * Durability: the database is in WAL mode with synchronous=NORMAL.  Every
  * call that returned 0 is in the WAL file in the kernel's page cache, so
- * it survives a crash of trustnet itself (kill -9, abort, OOM kill): a
- * registration answered 200 is there at the next start.  A power loss
+ * it survives a crash of trustnet itself (kill -9, abort, OOM kill).  (The
+ * SIP server hands registrations to the store in batches, once a second:
+ * see sip/sip_binding_writer.h for what a crash loses there.)  A power loss
  * or kernel crash can lose the last commits since the WAL was last synced
  * (at each checkpoint); the database itself is never corrupted.  The
  * alternative, synchronous=FULL, would fsync on every REGISTER and stall
@@ -118,6 +119,16 @@ struct store_binding {
     int64_t updated_at;                       /* set by the store on upsert */
 };
 
+/* One change of a batch (store_bindings_apply): UPSERT writes b; DELETE
+ * removes b->aor's binding of b->contact; DELETE_AOR every binding of
+ * b->aor. */
+enum store_binding_op { STORE_BINDING_UPSERT, STORE_BINDING_DELETE, STORE_BINDING_DELETE_AOR };
+
+struct store_binding_change {
+    enum store_binding_op op;
+    const struct store_binding *b;
+};
+
 typedef int (*store_binding_cb)(const struct store_binding *b, void *ctx);
 
 /* Copy a counted string into a binding field of size dstsize, refusing
@@ -154,5 +165,10 @@ int store_bindings_expire(store *s, int64_t now, tn_err *err);
 /* Delete the bindings of a connection that died (RFC 5626: a flow's
  * bindings go with it); returns how many, or -1. */
 int store_bindings_delete_flow(store *s, const char *flow_id, tn_err *err);
+
+/* Apply n changes in order, in one transaction: all or nothing.  Returns
+ * 0 or -1. */
+int store_bindings_apply(store *s, const struct store_binding_change *changes, size_t n,
+                         tn_err *err);
 
 #endif

@@ -94,11 +94,10 @@ int store_binding_upsert(store *s, const struct store_binding *b, tn_err *err)
 }
 
 /* Run a DELETE with up to two text parameters (or one integer when text1
- * is NULL) and return how many rows went. */
-static int delete_rows(store *s, enum store_stmt id, const char *text1, const char *text2,
-                       int64_t num, const char *what, tn_err *err)
+ * is NULL) and return how many rows went; the caller holds the lock. */
+static int delete_rows_locked(store *s, enum store_stmt id, const char *text1,
+                              const char *text2, int64_t num, const char *what, tn_err *err)
 {
-    store_lock(s);
     sqlite3_stmt *st = store_stmt(s, id);
     int bad = text1 != NULL ? store_bind_text(st, 1, text1) : store_bind_int(st, 1, num);
     if (bad == 0 && text2 != NULL)
@@ -110,8 +109,14 @@ static int delete_rows(store *s, enum store_stmt id, const char *text1, const ch
     } else {
         rc = store_step_done(s, st, what, err);
     }
-    if (rc == 0)
-        rc = sqlite3_changes(s->db);
+    return rc == 0 ? sqlite3_changes(s->db) : rc;
+}
+
+static int delete_rows(store *s, enum store_stmt id, const char *text1, const char *text2,
+                       int64_t num, const char *what, tn_err *err)
+{
+    store_lock(s);
+    int rc = delete_rows_locked(s, id, text1, text2, num, what, err);
     store_unlock(s);
     return rc;
 }
@@ -146,6 +151,44 @@ int store_bindings_delete_flow(store *s, const char *flow_id, tn_err *err)
         return tn_errf(err, "no flow id");
     return delete_rows(s, ST_BINDING_DELETE_FLOW, flow_id, NULL, 0,
                        "cannot delete the flow's bindings", err);
+}
+
+static int apply_one_locked(store *s, const struct store_binding_change *ch, tn_err *err)
+{
+    char aor[STORE_AOR_MAX + 1];
+    const struct store_binding *b = ch->b;
+    if (!TERMINATED(b->aor) || store_canon_aor(b->aor, aor, err) < 0)
+        return -1;
+    switch (ch->op) {
+    case STORE_BINDING_UPSERT:
+        return check_binding(b, err) < 0 ? -1 : upsert_locked(s, aor, b, err);
+    case STORE_BINDING_DELETE:
+        if (!TERMINATED(b->contact))
+            return tn_errf(err, "binding has an unterminated field");
+        return delete_rows_locked(s, ST_BINDING_DELETE, aor, b->contact, 0,
+                                  "cannot delete the binding", err) < 0 ? -1 : 0;
+    case STORE_BINDING_DELETE_AOR:
+        return delete_rows_locked(s, ST_BINDING_DELETE_AOR, aor, NULL, 0,
+                                  "cannot delete the bindings", err) < 0 ? -1 : 0;
+    }
+    return tn_errf(err, "unknown binding change");
+}
+
+int store_bindings_apply(store *s, const struct store_binding_change *changes, size_t n,
+                         tn_err *err)
+{
+    if (n == 0)
+        return 0;
+    store_lock(s);
+    int rc = store_begin(s, err);
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        rc = apply_one_locked(s, &changes[i], err);
+    if (rc == 0)
+        rc = store_commit(s, err);
+    else
+        store_rollback(s);
+    store_unlock(s);
+    return rc;
 }
 
 /* ---- reading ---- */

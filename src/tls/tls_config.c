@@ -67,6 +67,47 @@ out:
     return rc;
 }
 
+STACK_OF(X509_NAME) *tls_ca_names(const tls_trust *trust)
+{
+    STACK_OF(X509_NAME) *names = sk_X509_NAME_new_null();
+    const STACK_OF(X509) *cas = tls_trust_cas(trust);
+    for (int i = 0; names != NULL && i < sk_X509_num(cas); i++) {
+        X509_NAME *n = X509_NAME_dup(X509_get_subject_name(sk_X509_value(cas, i)));
+        if (n == NULL || !sk_X509_NAME_push(names, n)) {
+            X509_NAME_free(n);
+            sk_X509_NAME_pop_free(names, X509_NAME_free);
+            return NULL;
+        }
+    }
+    return names;
+}
+
+/* A server that asks for client certificates names the CAs it accepts;
+ * the list goes on every identity's context once, so that no connection
+ * copies it (SSL_new does not copy a context's list).  Called whenever
+ * what it depends on is set; out of memory leaves it to each connection. */
+static void advertise_cas(tls_config *cfg)
+{
+    cfg->ca_names_set = false;
+    if (cfg->side != TLS_SIDE_SERVER || cfg->client_auth == TLS_CLIENT_CERT_NONE ||
+        cfg->trust == NULL)
+        return;
+    SSL_CTX *ctxs[TLS_MAX_IDENTITIES + 1];
+    size_t n = 0;
+    ctxs[n++] = cfg->ctx;
+    for (size_t i = 0; i < cfg->n_ids; i++)
+        if (cfg->ids[i].ctx != cfg->ctx)
+            ctxs[n++] = cfg->ids[i].ctx;
+    for (size_t i = 0; i < n; i++) {
+        STACK_OF(X509_NAME) *names = tls_ca_names(cfg->trust);
+        if (names == NULL)
+            return;
+        SSL_CTX_set0_CA_list(ctxs[i], names);
+    }
+    cfg->ca_names_generation = tls_trust_generation(cfg->trust);
+    cfg->ca_names_set = true;
+}
+
 int tls_config_add_identity(tls_config *cfg, const char *cert_file, const char *key_file,
                             tn_err *err)
 {
@@ -89,23 +130,27 @@ int tls_config_add_identity(tls_config *cfg, const char *cert_file, const char *
     cfg->ids[cfg->n_ids].ctx = ctx;
     cfg->ids[cfg->n_ids].leaf = leaf;
     cfg->n_ids++;
+    advertise_cas(cfg); /* the new context names them too */
     return 0;
 }
 
 void tls_config_set_trust(tls_config *cfg, tls_trust *trust)
 {
     cfg->trust = trust;
+    advertise_cas(cfg);
 }
 
 void tls_config_own_trust(tls_config *cfg, tls_trust *trust)
 {
     cfg->trust = trust;
     cfg->owns_trust = true;
+    advertise_cas(cfg);
 }
 
 void tls_config_set_client_auth(tls_config *cfg, enum tls_client_auth mode)
 {
     cfg->client_auth = mode;
+    advertise_cas(cfg);
 }
 
 void tls_config_set_verify_advisory(tls_config *cfg, bool advisory)

@@ -66,14 +66,12 @@ static int set_client_auth(SSL *ssl, tls_config *cfg)
     if (cfg->client_auth == TLS_CLIENT_CERT_REQUIRED)
         mode |= SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
     SSL_set_verify(ssl, mode, SSL_get_verify_callback(ssl));
-    /* Tell clients which CAs we accept, so they pick the right certificate. */
-    STACK_OF(X509_NAME) *names = sk_X509_NAME_new_null();
-    const STACK_OF(X509) *cas = tls_trust_cas(cfg->trust);
-    for (int i = 0; names && i < sk_X509_num(cas); i++) {
-        X509_NAME *n = X509_NAME_dup(X509_get_subject_name(sk_X509_value(cas, i)));
-        if (n == NULL || !sk_X509_NAME_push(names, n))
-            X509_NAME_free(n);
-    }
+    /* Tell clients which CAs we accept, so they pick the right certificate:
+     * the contexts carry the list, unless the trust store was reloaded in
+     * place since (tls_trust_reload_if_changed) or it could not be set. */
+    if (cfg->ca_names_set && cfg->ca_names_generation == tls_trust_generation(cfg->trust))
+        return 0;
+    STACK_OF(X509_NAME) *names = tls_ca_names(cfg->trust);
     if (names != NULL)
         SSL_set0_CA_list(ssl, names);
     return 0;

@@ -22,7 +22,16 @@ struct tls_config {
     bool owns_trust;
     enum tls_client_auth client_auth;
     bool verify_advisory; /* judge the peer, never refuse the handshake */
+    /* The CA names a server asks client certificates of, set once on every
+     * identity's context (cheaper than a copy per connection), from this
+     * generation of the trust store; false: each connection sets its own. */
+    bool ca_names_set;
+    unsigned long ca_names_generation;
 };
+
+/* The names of the trusted CAs, for a CertificateRequest; NULL when out
+ * of memory. */
+STACK_OF(X509_NAME) *tls_ca_names(const tls_trust *trust);
 
 /* What a handshake needs to decide and to explain itself; released once
  * the connection is up and logged, so an idle connection stays small. */

@@ -27,7 +27,8 @@ struct tls_trust {
     size_t n_crl;
     X509_STORE *store;
     STACK_OF(X509) *cas;
-    bool system; /* OpenSSL's default roots (the distribution's bundle) */
+    bool system;              /* OpenSSL's default roots (the distribution's bundle) */
+    unsigned long generation; /* loads so far */
 };
 
 static int stamp_file(struct file_stamp *f, tn_err *err)
@@ -122,6 +123,7 @@ static int load_store(tls_trust *t, tn_err *err)
     sk_X509_pop_free(t->cas, X509_free);
     t->store = store;
     t->cas = cas;
+    t->generation++;
     return 0;
 }
 
@@ -231,6 +233,11 @@ X509_STORE *tls_trust_store(const tls_trust *t)
 const STACK_OF(X509) *tls_trust_cas(const tls_trust *t)
 {
     return t->cas;
+}
+
+unsigned long tls_trust_generation(const tls_trust *t)
+{
+    return t->generation;
 }
 
 const char *tls_trust_name(const tls_trust *t)

@@ -49,6 +49,9 @@ bool tls_trust_files_changed(const tls_trust *trust);
 X509_STORE *tls_trust_store(const tls_trust *trust);
 /* The trusted CA certificates (borrowed), e.g. for a CertificateRequest. */
 const STACK_OF(X509) *tls_trust_cas(const tls_trust *trust);
+/* Changes each time the store is (re)loaded: who keeps something derived
+ * from the CAs knows when it is out of date. */
+unsigned long tls_trust_generation(const tls_trust *trust);
 const char *tls_trust_name(const tls_trust *trust);
 bool tls_trust_checks_revocation(const tls_trust *trust);
 

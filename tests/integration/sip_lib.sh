@@ -182,6 +182,19 @@ sip_wait_log() {
     return 1
 }
 
+# expect_stored REGEX DESCRIPTION: `trustnet user list` shows a line
+# matching REGEX within 3 s (the server writes registrations to the store
+# in batches, one per second).
+expect_stored() {
+    local i
+    for i in $(seq 1 30); do
+        "$TRUSTNET" user list --store "$SIP_STORE" >"$TMP/list.out" 2>&1
+        grep -Eq -- "$1" "$TMP/list.out" && break
+        sleep 0.1
+    done
+    expect_grep "$1" "$TMP/list.out" "$2"
+}
+
 # SIP_KEEP=DIR keeps a copy of $TMP (logs, traces) for debugging.
 if [ -n "${SIP_KEEP:-}" ]; then
     trap 'rm -rf "$SIP_KEEP"; cp -r "$TMP" "$SIP_KEEP"; cleanup' EXIT

@@ -115,8 +115,7 @@ if sip_wait_log "connection gone: 1 binding\(s\) dropped" 3; then
 else
     not_ok "the closed connection's binding is dropped"
 fi
-"$TRUSTNET" user list --store "$SIP_STORE" >"$TMP/list.out" 2>&1
-expect_grep "^alice@corp.test +[^ ]+ +[^ ]+ +0$" "$TMP/list.out" \
+expect_stored "^alice@corp.test +[^ ]+ +[^ ]+ +0$" \
     "the store forgets the binding of a closed connection"
 
 # ---- registrations survive a restart --------------------------------------------------

@@ -114,8 +114,7 @@ wait_callee
 check_sipp $? carol_cancel "sipp: carol got the CANCEL and the ACK of its 487 from the server"
 
 # ---- nobody stays registered, and the server exits cleanly --------------------------
-"$TRUSTNET" user list --store "$SIP_STORE" >"$TMP/list.out" 2>&1
-expect_grep "^bob@corp.test +[^ ]+ +[^ ]+ +0$" "$TMP/list.out" "bob unregistered at the end"
+expect_stored "^bob@corp.test +[^ ]+ +[^ ]+ +0$" "bob unregistered at the end"
 sip_stop TERM
 if [ "$SIP_RC" = 0 ]; then ok "SIGTERM: the server exits 0"; else
     not_ok "SIGTERM: the server exits 0" "exit status $SIP_RC"; fi

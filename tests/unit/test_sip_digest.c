@@ -199,6 +199,40 @@ static void nonce_valid_and_stale(void **state)
     assert_string_not_equal(nonce, other);
 }
 
+/* The per-worker memory of verified nonces changes no answer. */
+static void nonce_cache_same_answers(void **state)
+{
+    static struct sip_nonce_cache cache; /* large: not on the stack */
+    memset(&cache, 0, sizeof cache);
+    char nonce[SIP_DIGEST_NONCE_LEN + 1], forged[SIP_DIGEST_NONCE_LEN + 1];
+    sip_digest_nonce_new(&secret_a, "corp.test", 1000000, nonce, sizeof nonce);
+    for (int round = 0; round < 2; round++) { /* checked, then remembered */
+        assert_int_equal(sip_digest_nonce_check_cached(&secret_a, &cache, "corp.test", S(nonce),
+                                                       1000000, 300),
+                         SIP_NONCE_VALID);
+        assert_int_equal(sip_digest_nonce_check_cached(&secret_a, &cache, "corp.test", S(nonce),
+                                                       1000301, 300),
+                         SIP_NONCE_STALE);
+        /* Remembered for its realm only. */
+        assert_int_equal(sip_digest_nonce_check_cached(&secret_a, &cache, "corp.tes", S(nonce),
+                                                       1000000, 300),
+                         SIP_NONCE_INVALID);
+    }
+    /* A forged nonce is never remembered. */
+    memcpy(forged, nonce, sizeof forged);
+    forged[20] = forged[20] == 'A' ? 'B' : 'A';
+    for (int round = 0; round < 2; round++)
+        assert_int_equal(sip_digest_nonce_check_cached(&secret_a, &cache, "corp.test",
+                                                       S(forged), 1000000, 300),
+                         SIP_NONCE_INVALID);
+    struct digest_str none = {NULL, 0};
+    assert_int_equal(sip_digest_nonce_check_cached(&secret_a, &cache, "corp.test", none,
+                                                   1000000, 300),
+                     SIP_NONCE_INVALID);
+    assert_int_equal(sip_digest_nonce_check_cached(&secret_a, &cache, "", S(nonce), 1000000, 300),
+                     SIP_NONCE_INVALID);
+}
+
 static void nonce_forged_or_garbage(void **state)
 {
     char nonce[SIP_DIGEST_NONCE_LEN + 1];
@@ -467,6 +501,7 @@ int main(void)
         cmocka_unit_test(no_qop_md5_only),
         cmocka_unit_test(nonce_valid_and_stale),
         cmocka_unit_test(nonce_forged_or_garbage),
+        cmocka_unit_test(nonce_cache_same_answers),
         cmocka_unit_test(nonce_bad_arguments),
         cmocka_unit_test(challenges),
         cmocka_unit_test(algorithm_names),

@@ -26,15 +26,40 @@ static void register_refresh_and_expire(void **state)
     tn_err err;
     assert_int_equal(sip_location_init(&loc, &err), 0);
     struct loc_binding b = binding("alice@corp.test", "sip:alice@10.0.0.1:5070", "c1", 1, 60, 7);
-    assert_int_equal(sip_location_update(&loc, &b), LOC_UPDATED);
+    assert_int_equal(sip_location_update(&loc, &b, NULL), LOC_UPDATED);
     struct loc_binding out[4];
     assert_int_equal(sip_location_lookup(&loc, "alice@corp.test", time(NULL), out, 4), 1);
     assert_int_equal(out[0].conn_id, 7);
     /* Same Call-ID, same CSeq: out of order (RFC 3261 10.3 step 7). */
-    assert_int_equal(sip_location_update(&loc, &b), LOC_OUT_OF_ORDER);
+    assert_int_equal(sip_location_update(&loc, &b, NULL), LOC_OUT_OF_ORDER);
     b.cseq = 2;
     b.expires_at = time(NULL) - 1; /* Expires: 0 */
-    assert_int_equal(sip_location_update(&loc, &b), LOC_UPDATED);
+    assert_int_equal(sip_location_update(&loc, &b, NULL), LOC_UPDATED);
+    assert_int_equal(sip_location_lookup(&loc, "alice@corp.test", time(NULL), out, 4), 0);
+    sip_location_free(&loc);
+}
+
+/* Routing takes the highest-q binding that has a connection. */
+static void best_connection(void **state)
+{
+    struct sip_location loc;
+    tn_err err;
+    assert_int_equal(sip_location_init(&loc, &err), 0);
+    assert_int_equal(sip_location_best_conn(&loc, "alice@corp.test", time(NULL)), 0);
+    struct loc_binding restored = binding("alice@corp.test", "sip:alice@h:1", "c1", 1, 60, 0);
+    restored.q = 1000; /* loaded after a restart: no flow */
+    struct loc_binding low = binding("alice@corp.test", "sip:alice@h:2", "c2", 1, 60, 7);
+    low.q = 200;
+    struct loc_binding high = binding("alice@corp.test", "sip:alice@h:3", "c3", 1, 60, 8);
+    high.q = 800;
+    sip_location_update(&loc, &restored, NULL);
+    assert_int_equal(sip_location_best_conn(&loc, "alice@corp.test", time(NULL)), 0);
+    sip_location_update(&loc, &low, NULL);
+    sip_location_update(&loc, &high, NULL);
+    assert_int_equal(sip_location_best_conn(&loc, "alice@corp.test", time(NULL)), 8);
+    /* Expired bindings do not count (and are forgotten on the way). */
+    assert_int_equal(sip_location_best_conn(&loc, "alice@corp.test", time(NULL) + 120), 0);
+    struct loc_binding out[4];
     assert_int_equal(sip_location_lookup(&loc, "alice@corp.test", time(NULL), out, 4), 0);
     sip_location_free(&loc);
 }
@@ -46,18 +71,18 @@ static void closed_connection_drops_its_bindings_and_aliases(void **state)
     assert_int_equal(sip_location_init(&loc, &err), 0);
     struct loc_binding a = binding("alice@corp.test", "sip:alice@h:1", "c1", 1, 60, 7);
     struct loc_binding b = binding("bob@corp.test", "sip:bob@h:2", "c2", 1, 60, 8);
-    sip_location_update(&loc, &a);
-    sip_location_update(&loc, &b);
+    sip_location_update(&loc, &a, NULL);
+    sip_location_update(&loc, &b, NULL);
     sip_location_alias(&loc, "sip:carol@h:3", 13, 7);
     assert_int_equal(sip_location_conn_for_contact(&loc, "sip:alice@h:1", 13, time(NULL)), 7);
     assert_int_equal(sip_location_conn_for_contact(&loc, "sip:carol@h:3", 13, time(NULL)), 7);
-    assert_int_equal(sip_location_drop_conn(&loc, 7), 1);
+    assert_int_equal(sip_location_drop_conn(&loc, 7, NULL, NULL), 1);
     struct loc_binding out[4];
     assert_int_equal(sip_location_lookup(&loc, "alice@corp.test", time(NULL), out, 4), 0);
     assert_int_equal(sip_location_lookup(&loc, "bob@corp.test", time(NULL), out, 4), 1);
     assert_int_equal(sip_location_conn_for_contact(&loc, "sip:carol@h:3", 13, time(NULL)), 0);
     assert_int_equal(sip_location_conn_for_contact(&loc, "sip:bob@h:2", 11, time(NULL)), 8);
-    assert_int_equal(sip_location_drop_conn(&loc, 7), 0); /* twice: nothing left */
+    assert_int_equal(sip_location_drop_conn(&loc, 7, NULL, NULL), 0); /* twice: nothing left */
     sip_location_free(&loc);
 }
 
@@ -68,7 +93,7 @@ static void alias_moved_to_another_connection_survives(void **state)
     assert_int_equal(sip_location_init(&loc, &err), 0);
     sip_location_alias(&loc, "sip:x@h:1", 9, 1);
     sip_location_alias(&loc, "sip:x@h:1", 9, 2); /* the client reconnected */
-    sip_location_drop_conn(&loc, 1);
+    sip_location_drop_conn(&loc, 1, NULL, NULL);
     assert_int_equal(sip_location_conn_for_contact(&loc, "sip:x@h:1", 9, time(NULL)), 2);
     sip_location_free(&loc);
 }
@@ -82,10 +107,10 @@ static void at_most_ten_bindings(void **state)
     for (int i = 0; i < LOC_MAX_BINDINGS_PER_AOR; i++) {
         snprintf(contact, sizeof contact, "sip:a@h:%d", i + 1);
         struct loc_binding b = binding("a@corp.test", contact, "c", 1, 60, 1);
-        assert_int_equal(sip_location_update(&loc, &b), LOC_UPDATED);
+        assert_int_equal(sip_location_update(&loc, &b, NULL), LOC_UPDATED);
     }
     struct loc_binding extra = binding("a@corp.test", "sip:a@h:99", "c", 1, 60, 1);
-    assert_int_equal(sip_location_update(&loc, &extra), LOC_TOO_MANY);
+    assert_int_equal(sip_location_update(&loc, &extra, NULL), LOC_TOO_MANY);
     sip_location_free(&loc);
 }
 
@@ -93,6 +118,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(register_refresh_and_expire),
+        cmocka_unit_test(best_connection),
         cmocka_unit_test(closed_connection_drops_its_bindings_and_aliases),
         cmocka_unit_test(alias_moved_to_another_connection_survives),
         cmocka_unit_test(at_most_ten_bindings),
