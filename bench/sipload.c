@@ -692,6 +692,8 @@ static void conn_lost(struct conn *c, const char *why)
     conn_close(c);
 }
 
+static char g_tls_seen[96]; /* "tls=TLSv1.3 cipher=..." of the first connection */
+
 static void on_secure(struct conn *c)
 {
     struct sockaddr_in la;
@@ -699,6 +701,9 @@ static void on_secure(struct conn *c)
     getsockname(c->fd, (struct sockaddr *)&la, &sl);
     c->lport = ntohs(la.sin_port);
     c->state = CS_OPEN;
+    if (g_tls_seen[0] == '\0') /* what the server chose, for the report */
+        snprintf(g_tls_seen, sizeof g_tls_seen, "tls=%s cipher=%s", SSL_get_version(c->ssl),
+                 SSL_get_cipher_name(c->ssl));
     if (g_measuring && o.sc == SC_REGISTER) {
         uint64_t us = (now_ns() - c->t_conn) / 1000u;
         push_u32(&g_hs, &g_nhs, &g_caphs, (uint32_t)us);
@@ -1264,6 +1269,8 @@ static void run_load(void)
         printf("handshake_us_p50=%u handshake_us_p99=%u\n", pct(g_hs, g_nhs, 50),
                pct(g_hs, g_nhs, 99));
     }
+    if (g_tls_seen[0] != '\0')
+        printf("%s\n", g_tls_seen);
     if (o.sc == SC_MESSAGE)
         printf("requests_in=%ld\n", g_requests_in);
     if (o.npids > 0 && have_cpu)

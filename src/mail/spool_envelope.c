@@ -9,7 +9,7 @@
  *   flags 8bitmime smtputf8
  *   client 192.0.2.7
  *   helo mx.example.org
- *   tls TLSv1.3 TLS_AES_256_GCM_SHA384
+ *   tls TLSv1.3 TLS_AES_128_GCM_SHA256
  *   sender alice@example.org
  *   rcpt bob@corp.example
  *

@@ -137,7 +137,7 @@ struct smtp_delivery_log {
     char addr[64];             /* next hop address, "127.0.0.1:25" */
     char policy[64];           /* the hop's policy name */
     char tls_version[16];      /* "TLSv1.3", or "none" */
-    char cipher[64];           /* "TLS_AES_256_GCM_SHA384", or "-" */
+    char cipher[64];           /* "TLS_AES_128_GCM_SHA256", or "-" */
     char group[32];            /* "X25519", or "-" */
     bool peer_trusted;         /* TLS and the peer certificate verified */
     char verdict[600];         /* "trusted: chain to ..., DNS:mx.bank.test",

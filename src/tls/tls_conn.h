@@ -78,7 +78,7 @@ void tls_conn_close(tls_conn *conn);
 
 /* Connection facts, valid after the handshake. */
 const char *tls_conn_version(const tls_conn *conn);   /* "TLSv1.3" */
-const char *tls_conn_cipher(const tls_conn *conn);    /* "TLS_AES_256_GCM_SHA384" */
+const char *tls_conn_cipher(const tls_conn *conn);    /* "TLS_AES_128_GCM_SHA256" */
 const char *tls_conn_group(const tls_conn *conn);     /* "X25519" */
 bool tls_conn_forward_secret(const tls_conn *conn);
 /* The verdict on the peer's certificate (also after a failed handshake). */
