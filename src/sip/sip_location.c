@@ -162,9 +162,38 @@ static void drop_empty(struct loc_entry **p)
     }
 }
 
+/* Room for one more binding in a full entry: expired bindings go first,
+ * then the flowless one (loaded after a restart) that expires first: its
+ * client is behind NAT and can only be reached over a connection it opens
+ * again, so it is dead weight.  Without this, clients that come back on a
+ * new port after each restart would fill the entry.  Bindings with a live
+ * flow are never pushed out. */
+static bool make_room(struct loc_entry *e, time_t now, loc_gone_fn *evicted, void *ctx)
+{
+    for (size_t i = 0; i < e->n;) {
+        if (e->bindings[i].expires_at <= now)
+            remove_binding(e, i);
+        else
+            i++;
+    }
+    if (e->n < LOC_MAX_BINDINGS_PER_AOR)
+        return true;
+    size_t victim = e->n;
+    for (size_t i = 0; i < e->n; i++)
+        if (e->bindings[i].conn_id == 0 &&
+            (victim == e->n || e->bindings[i].expires_at < e->bindings[victim].expires_at))
+            victim = i;
+    if (victim == e->n)
+        return false;
+    if (evicted != NULL)
+        evicted(&e->bindings[victim], ctx);
+    remove_binding(e, victim);
+    return true;
+}
+
 static enum loc_update_result update_locked(struct sip_location *loc,
                                             const struct loc_binding *b, time_t now,
-                                            bool *existed)
+                                            bool *existed, loc_gone_fn *evicted, void *ctx)
 {
     struct loc_entry **p = find_entry(loc, b->aor);
     *existed = false;
@@ -194,18 +223,18 @@ static enum loc_update_result update_locked(struct sip_location *loc,
     }
     if (b->expires_at <= now)
         return LOC_UPDATED;
-    if (e->n == LOC_MAX_BINDINGS_PER_AOR)
+    if (e->n == LOC_MAX_BINDINGS_PER_AOR && !make_room(e, now, evicted, ctx))
         return LOC_TOO_MANY;
     e->bindings[e->n++] = *b;
     return LOC_UPDATED;
 }
 
 enum loc_update_result sip_location_update(struct sip_location *loc, const struct loc_binding *b,
-                                           bool *existed)
+                                           bool *existed, loc_gone_fn *evicted, void *ctx)
 {
     bool was_there;
     pthread_mutex_lock(&loc->lock);
-    enum loc_update_result r = update_locked(loc, b, time(NULL), &was_there);
+    enum loc_update_result r = update_locked(loc, b, time(NULL), &was_there, evicted, ctx);
     if (existed != NULL)
         *existed = was_there;
     if (r == LOC_UPDATED && b->expires_at > time(NULL)) {

@@ -60,10 +60,18 @@ enum loc_update_result {
 int sip_location_init(struct sip_location *loc, tn_err *err);
 void sip_location_free(struct sip_location *loc);
 
+/* Told of a binding the service dropped by itself, under the location's
+ * lock (it must not call back into the location service). */
+typedef void loc_gone_fn(const struct loc_binding *b, void *ctx);
+
 /* Add or refresh a binding (expires_at in the past removes it).  existed
- * (may be NULL): whether the binding was there before. */
+ * (may be NULL): whether the binding was there before.  An address-of-record
+ * with LOC_MAX_BINDINGS_PER_AOR bindings makes room by dropping a binding
+ * without a flow (loaded after a restart), told to evicted (may be NULL);
+ * LOC_TOO_MANY when every binding has a live flow. */
 enum loc_update_result sip_location_update(struct sip_location *loc,
-                                           const struct loc_binding *b, bool *existed);
+                                           const struct loc_binding *b, bool *existed,
+                                           loc_gone_fn *evicted, void *ctx);
 /* Remove every binding of aor (Contact: *). */
 void sip_location_remove_aor(struct sip_location *loc, const char *aor);
 /* Current bindings of aor, best q first; returns how many were written. */
@@ -73,9 +81,7 @@ size_t sip_location_lookup(struct sip_location *loc, const char *aor, time_t now
  * or 0: what routing needs, without copying the bindings. */
 uint64_t sip_location_best_conn(struct sip_location *loc, const char *aor, time_t now);
 /* A connection died: drop its bindings and aliases.  Returns how many
- * bindings went; gone (may be NULL) is called for each, under the
- * location's lock (it must not call back into the location service). */
-typedef void loc_gone_fn(const struct loc_binding *b, void *ctx);
+ * bindings went; gone (may be NULL) is called for each. */
 size_t sip_location_drop_conn(struct sip_location *loc, uint64_t conn_id, loc_gone_fn *gone,
                               void *ctx);
 

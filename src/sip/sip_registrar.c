@@ -96,6 +96,16 @@ static int persist(struct reg_ctx *r, const struct loc_binding *b, bool existed)
     return binding_writer_put(bw, &sb, existed);
 }
 
+/* A binding without a connection (kept from before a restart) made room
+ * for a new one (sip_location_update): said, and gone from the store. */
+static void evicted(const struct loc_binding *b, void *ctx)
+{
+    tn_log(TN_LOG_INFO, "registrar",
+           "%s: binding %s (no connection since the restart) dropped to make room", b->aor,
+           b->contact);
+    sip_binding_gone(b, ctx);
+}
+
 static bool apply_contact(struct reg_ctx *r, const struct sip_name_addr *na)
 {
     long expires = contact_expires(r, na);
@@ -110,7 +120,8 @@ static bool apply_contact(struct reg_ctx *r, const struct sip_name_addr *na)
         return false;
     }
     bool existed;
-    enum loc_update_result u = sip_location_update(&r->sw->srv->loc, &b, &existed);
+    enum loc_update_result u = sip_location_update(&r->sw->srv->loc, &b, &existed,
+                                                   evicted, &r->sw->srv->bindings);
     if (u != LOC_UPDATED) {
         sip_reply(r->sw, r->c, r->req, u == LOC_TOO_MANY ? 403 : 500,
                   u == LOC_TOO_MANY ? "Forbidden - too many registered contacts"

@@ -294,9 +294,7 @@ static void fail_waiting_requests(struct sip_worker *sw, struct conn *c)
     }
 }
 
-/* Under the location's lock: the store forgets the binding at its next
- * batch. */
-static void binding_gone(const struct loc_binding *b, void *ctx)
+void sip_binding_gone(const struct loc_binding *b, void *ctx)
 {
     struct binding_writer *bw = ctx;
     if (binding_writer_del(bw, b->aor, b->contact) < 0)
@@ -318,7 +316,7 @@ static void on_close(struct conn *c, void *ctx)
     /* Closed by a shutdown, the connection did not die: the store keeps its
      * bindings for the next start. */
     bool keep = atomic_load(&shutting_down);
-    size_t dropped = sip_location_drop_conn(&sw->srv->loc, c->id, keep ? NULL : binding_gone,
+    size_t dropped = sip_location_drop_conn(&sw->srv->loc, c->id, keep ? NULL : sip_binding_gone,
                                             &sw->srv->bindings);
     if (dropped > 0 && keep)
         tn_log(TN_LOG_DEBUG, "registrar", "peer=%s %zu binding(s) kept for the next start",
@@ -410,7 +408,7 @@ static int load_bindings(const struct store_binding *b, void *ctx)
     tn_strlcpy(lb.aor, b->aor, sizeof lb.aor);
     tn_strlcpy(lb.contact, b->contact, sizeof lb.contact);
     tn_strlcpy(lb.call_id, b->call_id, sizeof lb.call_id);
-    sip_location_update(&srv->loc, &lb, NULL);
+    sip_location_update(&srv->loc, &lb, NULL, sip_binding_gone, &srv->bindings);
     return 0;
 }
 

@@ -147,6 +147,42 @@ sip_stop TERM
 if [ "$SIP_RC" = 0 ]; then ok "SIGTERM: exit status 0"; else
     not_ok "SIGTERM: exit status 0" "exit status $SIP_RC"; fi
 
+# ---- bindings left from restarts do not lock a user out ---------------------------------
+# A client that comes back on a new port after each restart leaves a binding
+# without a connection each time.  With the store holding the limit (10) of
+# them for alice, her next REGISTER is taken and the binding that expires
+# first makes room.
+python3 - "$SIP_STORE" <<'PY'
+import sqlite3, sys, time
+db = sqlite3.connect(sys.argv[1])
+now = int(time.time())
+for i in range(1, 10):  # with the one kept above: 10
+    db.execute("INSERT INTO bindings VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+               ("alice@corp.test", "sip:alice@127.0.0.1:%d;transport=tls" % (6000 + i),
+                now + 300 + i, 1000, "old-%d@probe" % i, 1, "", 0, "", "127.0.0.1:%d" % (6000 + i),
+                "%x" % i, "", now))
+db.commit()
+PY
+sip_start || not_ok "the server starts with 10 stored bindings for alice"
+"$TRUSTNET" user list --store "$SIP_STORE" >"$TMP/list.out" 2>&1
+expect_grep "^alice@corp.test +[^ ]+ +[^ ]+ +10$" "$TMP/list.out" "alice has 10 bindings from before the restart"
+NREG="REGISTER sip:corp.test SIP/2.0\r\nVia: SIP/2.0/TLS 127.0.0.1:5997;branch=z9hG4bK-n{n}\r\nMax-Forwards: 70\r\nFrom: <sip:alice@corp.test>;tag=n1\r\nTo: <sip:alice@corp.test>\r\nCall-ID: reg-new@probe\r\nContact: <sip:alice@127.0.0.1:5997;transport=tls>\r\nExpires: 600\r\n"
+sip_log_mark
+client "alice registers an 11th contact over a live connection: 200" \
+    "send:${NREG}CSeq: 1 REGISTER\r\nContent-Length: 0\r\n\r\n" \
+    'expect:^SIP/2.0 401 .*?\r\n\r\n' digest:SHA-256:alice:alice-pw:REGISTER:sip:corp.test \
+    "send:${NREG}CSeq: 2 REGISTER\r\n{auth}\r\nContent-Length: 0\r\n\r\n" \
+    'expect:^SIP/2.0 200 OK\r\n.*?Contact: <sip:alice@127.0.0.1:5997;transport=tls>;expires=[0-9]+.*?\r\n\r\n'
+connections=$((connections + 1))
+if sip_wait_log "alice@corp.test: binding sip:alice@127.0.0.1:6001;transport=tls \(no connection since the restart\) dropped to make room" 3; then
+    ok "the stale binding that expires first made room, and the log says so"
+else
+    not_ok "the stale binding that expires first made room, and the log says so"
+fi
+# her new binding went with its connection, the evicted one with the room it made
+expect_stored "^alice@corp.test +[^ ]+ +[^ ]+ +9$" "the store holds the 9 other stale bindings"
+sip_stop TERM
+
 # ---- one log line per connection ----------------------------------------------------------
 lines=$(grep -c "info tls: peer=" "$SIP_LOG")
 if [ "$lines" -eq "$connections" ]; then

@@ -5,6 +5,7 @@
 #include <cmocka.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/str.h"
 #include "sip/sip_location.h"
@@ -26,15 +27,15 @@ static void register_refresh_and_expire(void **state)
     tn_err err;
     assert_int_equal(sip_location_init(&loc, &err), 0);
     struct loc_binding b = binding("alice@corp.test", "sip:alice@10.0.0.1:5070", "c1", 1, 60, 7);
-    assert_int_equal(sip_location_update(&loc, &b, NULL), LOC_UPDATED);
+    assert_int_equal(sip_location_update(&loc, &b, NULL, NULL, NULL), LOC_UPDATED);
     struct loc_binding out[4];
     assert_int_equal(sip_location_lookup(&loc, "alice@corp.test", time(NULL), out, 4), 1);
     assert_int_equal(out[0].conn_id, 7);
     /* Same Call-ID, same CSeq: out of order (RFC 3261 10.3 step 7). */
-    assert_int_equal(sip_location_update(&loc, &b, NULL), LOC_OUT_OF_ORDER);
+    assert_int_equal(sip_location_update(&loc, &b, NULL, NULL, NULL), LOC_OUT_OF_ORDER);
     b.cseq = 2;
     b.expires_at = time(NULL) - 1; /* Expires: 0 */
-    assert_int_equal(sip_location_update(&loc, &b, NULL), LOC_UPDATED);
+    assert_int_equal(sip_location_update(&loc, &b, NULL, NULL, NULL), LOC_UPDATED);
     assert_int_equal(sip_location_lookup(&loc, "alice@corp.test", time(NULL), out, 4), 0);
     sip_location_free(&loc);
 }
@@ -52,10 +53,10 @@ static void best_connection(void **state)
     low.q = 200;
     struct loc_binding high = binding("alice@corp.test", "sip:alice@h:3", "c3", 1, 60, 8);
     high.q = 800;
-    sip_location_update(&loc, &restored, NULL);
+    sip_location_update(&loc, &restored, NULL, NULL, NULL);
     assert_int_equal(sip_location_best_conn(&loc, "alice@corp.test", time(NULL)), 0);
-    sip_location_update(&loc, &low, NULL);
-    sip_location_update(&loc, &high, NULL);
+    sip_location_update(&loc, &low, NULL, NULL, NULL);
+    sip_location_update(&loc, &high, NULL, NULL, NULL);
     assert_int_equal(sip_location_best_conn(&loc, "alice@corp.test", time(NULL)), 8);
     /* Expired bindings do not count (and are forgotten on the way). */
     assert_int_equal(sip_location_best_conn(&loc, "alice@corp.test", time(NULL) + 120), 0);
@@ -71,8 +72,8 @@ static void closed_connection_drops_its_bindings_and_aliases(void **state)
     assert_int_equal(sip_location_init(&loc, &err), 0);
     struct loc_binding a = binding("alice@corp.test", "sip:alice@h:1", "c1", 1, 60, 7);
     struct loc_binding b = binding("bob@corp.test", "sip:bob@h:2", "c2", 1, 60, 8);
-    sip_location_update(&loc, &a, NULL);
-    sip_location_update(&loc, &b, NULL);
+    sip_location_update(&loc, &a, NULL, NULL, NULL);
+    sip_location_update(&loc, &b, NULL, NULL, NULL);
     sip_location_alias(&loc, "sip:carol@h:3", 13, 7);
     assert_int_equal(sip_location_conn_for_contact(&loc, "sip:alice@h:1", 13, time(NULL)), 7);
     assert_int_equal(sip_location_conn_for_contact(&loc, "sip:carol@h:3", 13, time(NULL)), 7);
@@ -107,10 +108,71 @@ static void at_most_ten_bindings(void **state)
     for (int i = 0; i < LOC_MAX_BINDINGS_PER_AOR; i++) {
         snprintf(contact, sizeof contact, "sip:a@h:%d", i + 1);
         struct loc_binding b = binding("a@corp.test", contact, "c", 1, 60, 1);
-        assert_int_equal(sip_location_update(&loc, &b, NULL), LOC_UPDATED);
+        assert_int_equal(sip_location_update(&loc, &b, NULL, NULL, NULL), LOC_UPDATED);
     }
     struct loc_binding extra = binding("a@corp.test", "sip:a@h:99", "c", 1, 60, 1);
-    assert_int_equal(sip_location_update(&loc, &extra, NULL), LOC_TOO_MANY);
+    assert_int_equal(sip_location_update(&loc, &extra, NULL, NULL, NULL), LOC_TOO_MANY);
+    sip_location_free(&loc);
+}
+
+static void note_evicted(const struct loc_binding *b, void *ctx)
+{
+    tn_strlcpy(ctx, b->contact, LOC_CONTACT_MAX);
+}
+
+/* Bindings loaded after a restart have no flow (conn 0): a full entry
+ * drops the one that expires first to take a binding with a live flow,
+ * and says which; bindings with a live flow are never pushed out. */
+static void flowless_bindings_make_room(void **state)
+{
+    struct sip_location loc;
+    tn_err err;
+    assert_int_equal(sip_location_init(&loc, &err), 0);
+    char contact[64], evicted[LOC_CONTACT_MAX] = "";
+    for (int i = 0; i < LOC_MAX_BINDINGS_PER_AOR; i++) {
+        snprintf(contact, sizeof contact, "sip:a@h:%d", i + 1);
+        /* 3 and 5 are flowless; 5 expires first */
+        uint64_t conn = i == 2 || i == 4 ? 0 : (uint64_t)i + 1;
+        struct loc_binding b = binding("a@corp.test", contact, "c", 1, i == 4 ? 30 : 60, conn);
+        assert_int_equal(sip_location_update(&loc, &b, NULL, NULL, NULL), LOC_UPDATED);
+    }
+    struct loc_binding n1 = binding("a@corp.test", "sip:a@h:98", "c", 1, 60, 98);
+    assert_int_equal(sip_location_update(&loc, &n1, NULL, note_evicted, evicted), LOC_UPDATED);
+    assert_string_equal(evicted, "sip:a@h:5");
+    struct loc_binding n2 = binding("a@corp.test", "sip:a@h:99", "c", 1, 60, 99);
+    assert_int_equal(sip_location_update(&loc, &n2, NULL, note_evicted, evicted), LOC_UPDATED);
+    assert_string_equal(evicted, "sip:a@h:3");
+    /* now every binding has a flow: the next one is refused */
+    struct loc_binding n3 = binding("a@corp.test", "sip:a@h:100", "c", 1, 60, 100);
+    evicted[0] = '\0';
+    assert_int_equal(sip_location_update(&loc, &n3, NULL, note_evicted, evicted), LOC_TOO_MANY);
+    assert_string_equal(evicted, "");
+    struct loc_binding out[LOC_MAX_BINDINGS_PER_AOR + 1];
+    size_t n = sip_location_lookup(&loc, "a@corp.test", time(NULL), out, LOC_MAX_BINDINGS_PER_AOR + 1);
+    assert_int_equal(n, LOC_MAX_BINDINGS_PER_AOR);
+    for (size_t i = 0; i < n; i++)
+        assert_true(out[i].conn_id != 0);
+    sip_location_free(&loc);
+}
+
+/* An expired binding makes room before anything else. */
+static void expired_bindings_make_room(void **state)
+{
+    struct sip_location loc;
+    tn_err err;
+    assert_int_equal(sip_location_init(&loc, &err), 0);
+    char contact[64];
+    for (int i = 0; i < LOC_MAX_BINDINGS_PER_AOR; i++) {
+        snprintf(contact, sizeof contact, "sip:a@h:%d", i + 1);
+        struct loc_binding b = binding("a@corp.test", contact, "c", 1, i == 7 ? 1 : 60, i + 1);
+        assert_int_equal(sip_location_update(&loc, &b, NULL, NULL, NULL), LOC_UPDATED);
+    }
+    /* binding 8 expires (within 2 s) and is not refreshed */
+    time_t gone_at = time(NULL) + 1;
+    while (time(NULL) < gone_at)
+        usleep(50 * 1000);
+    struct loc_binding extra = binding("a@corp.test", "sip:a@h:99", "c", 1, 60, 99);
+    assert_int_equal(sip_location_update(&loc, &extra, NULL, NULL, NULL), LOC_UPDATED);
     sip_location_free(&loc);
 }
 
@@ -118,6 +180,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(register_refresh_and_expire),
+        cmocka_unit_test(flowless_bindings_make_room),
+        cmocka_unit_test(expired_bindings_make_room),
         cmocka_unit_test(best_connection),
         cmocka_unit_test(closed_connection_drops_its_bindings_and_aliases),
         cmocka_unit_test(alias_moved_to_another_connection_survives),
