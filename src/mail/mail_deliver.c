@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "common/str.h"
 #include "mail/mail_bounce.h"
@@ -52,13 +53,6 @@ struct outcome {
     char remote[SPOOL_HOST_MAX + 1];
 };
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 struct mail_deliverer *mail_deliverer_new(struct mail_server *ms)
 {
     struct mail_deliverer *d = calloc(1, sizeof *d);
@@ -84,7 +78,7 @@ void mail_deliverer_free(struct mail_deliverer *d)
 
 void mail_deliverer_close_idle(struct mail_deliverer *d)
 {
-    int64_t now = now_ms();
+    int64_t now = tn_wall_ms();
     for (size_t i = 0; i < CACHE_MAX; i++)
         if (d->cache[i].s != NULL && now - d->cache[i].last_used_ms >= MAIL_SESSION_IDLE_MS)
             drop_cached(&d->cache[i]);
@@ -138,7 +132,7 @@ static void keep(struct mail_deliverer *d, struct smtp_session *s, const struct 
     c->tls = hop->tls;
     c->policy = hop->policy;
     tn_strlcpy(c->name, hop->host, sizeof c->name);
-    c->last_used_ms = now_ms();
+    c->last_used_ms = tn_wall_ms();
 }
 
 static void log_attempt(const char *id, const struct smtp_delivery_log *log)
@@ -407,7 +401,7 @@ int64_t mail_deliver_message(struct mail_deliverer *d, const char *id)
     if (spool_open_data(d->ms->spool, id, &data, &err) != 0) {
         tn_log(TN_LOG_ERROR, "queue", "%s: %s", id, err.msg);
         spool_message_free(msg);
-        return now_ms() + RETRY_FIRST_S * 1000;
+        return tn_wall_ms() + RETRY_FIRST_S * 1000;
     }
     struct smtp_message_source src = {.fd = data.fd, .offset = data.offset,
                                       .length = data.length,
@@ -417,7 +411,7 @@ int64_t mail_deliver_message(struct mail_deliverer *d, const char *id)
     const char **group = calloc(msg->n_rcpts, sizeof *group);
     size_t *index = calloc(msg->n_rcpts, sizeof *index);
     struct outcome *group_out = calloc(msg->n_rcpts, sizeof *group_out);
-    int64_t next = now_ms() + RETRY_FIRST_S * 1000;
+    int64_t next = tn_wall_ms() + RETRY_FIRST_S * 1000;
     if (out && tried && group && index && group_out) {
         /* One transaction per recipient domain, in envelope order. */
         for (size_t i = 0; i < msg->n_rcpts; i++) {
@@ -437,7 +431,7 @@ int64_t mail_deliver_message(struct mail_deliverer *d, const char *id)
             for (size_t k = 0; k < n; k++)
                 out[index[k]] = group_out[k];
         }
-        next = settle(d, msg, out, tried, index, now_ms());
+        next = settle(d, msg, out, tried, index, tn_wall_ms());
     } else {
         tn_log(TN_LOG_ERROR, "queue", "%s: out of memory", id);
     }

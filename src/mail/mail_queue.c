@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "common/str.h"
 #include "mail/mail_deliver.h"
@@ -38,13 +39,6 @@ struct mail_queue {
     pthread_cond_t stop;       /* the control thread's sleep */
     bool stopping;
 };
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* --- the heap (under lock) ------------------------------------------------ */
 
@@ -145,7 +139,7 @@ static bool take_due(struct mail_queue *q, unsigned self, struct entry *out,
             pthread_mutex_unlock(&q->lock);
             return false;
         }
-        int64_t now = now_ms();
+        int64_t now = tn_wall_ms();
         if (q->n > 0 && q->heap[0].due_ms <= now) {
             *out = heap_pop(q);
             if (is_busy(q, out->id))

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/clock.h"
 #include "common/str.h"
 
 #define QUIT_TIMEOUT_MS 2000 /* a polite goodbye, not worth a long wait */
@@ -204,13 +205,6 @@ static enum smtp_status tls_failed(struct smtp_session *s, const char *why, tn_e
     return forced(s->policy) ? SMTP_STATUS_TEMPORARY : SMTP_STATUS_RETRY_PLAINTEXT;
 }
 
-static long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
 /* After the handshake: judge the peer before we say a word over it, then
  * EHLO.  In TLS 1.3 a server judges our certificate after our side of the
  * handshake is done, so its refusal arrives as an alert instead of the
@@ -229,11 +223,11 @@ static enum smtp_status hello_after_tls(struct smtp_session *s, const char *helo
     if (send_line(s, cmd, err) < 0)
         return SMTP_STATUS_TEMPORARY;
     int timeout = s->io.timeout_ms;
-    long start = now_ms();
+    long start = tn_monotonic_ms();
     if (tls_conn_confirm(s->io.tls, timeout) != TLS_IO_OK)
         return tls_failed(s, tls_conn_failure(s->io.tls), err);
     tls_conn_release_diagnostics(s->io.tls);
-    long left = timeout - (now_ms() - start);
+    long left = timeout - (tn_monotonic_ms() - start);
     s->io.timeout_ms = left > 0 ? (int)left : 1;
     struct smtp_reply r;
     int rc = read_reply(s, &r, err);

@@ -13,14 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/str.h"
-
-static long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
 
 void smtp_io_addr_text(const struct sockaddr *addr, char *buf, size_t len)
 {
@@ -43,7 +37,7 @@ static int wait_fd(int fd, short events, long deadline, int timeout_ms, const ch
                    tn_err *err)
 {
     for (;;) {
-        long left = deadline - now_ms();
+        long left = deadline - tn_monotonic_ms();
         if (left <= 0)
             return tn_errf(err, "timed out after %d ms %s", timeout_ms, what);
         struct pollfd p = {.fd = fd, .events = events};
@@ -71,7 +65,7 @@ int smtp_io_connect(const struct sockaddr *addr, socklen_t addrlen, int timeout_
         if (error == EINPROGRESS) {
             tn_err why;
             socklen_t elen = sizeof error;
-            if (wait_fd(fd, POLLOUT, now_ms() + timeout_ms, timeout_ms, "connecting", &why) < 0) {
+            if (wait_fd(fd, POLLOUT, tn_monotonic_ms() + timeout_ms, timeout_ms, "connecting", &why) < 0) {
                 close(fd);
                 return tn_errf(err, "cannot connect to %s: %s", where, why.msg);
             }
@@ -177,7 +171,7 @@ static int write_tls(struct smtp_io *io, const char *buf, size_t len, long deadl
 
 int smtp_io_write(struct smtp_io *io, const void *buf, size_t len, tn_err *err)
 {
-    long deadline = now_ms() + io->timeout_ms;
+    long deadline = tn_monotonic_ms() + io->timeout_ms;
     if (io->tls == NULL)
         return write_plain(io, buf, len, deadline, err);
     sigset_t old;
@@ -252,7 +246,7 @@ static int read_reply(struct smtp_io *io, struct smtp_reply *reply, long deadlin
 int smtp_io_read_reply(struct smtp_io *io, struct smtp_reply *reply, tn_err *err)
 {
     smtp_reply_init(reply);
-    long deadline = now_ms() + io->timeout_ms;
+    long deadline = tn_monotonic_ms() + io->timeout_ms;
     if (io->tls == NULL)
         return read_reply(io, reply, deadline, err);
     sigset_t old; /* reading TLS may write (alerts) */
@@ -272,7 +266,7 @@ bool smtp_io_has_unread(const struct smtp_io *io)
 
 static int handshake(struct smtp_io *io, tn_err *err)
 {
-    long deadline = now_ms() + io->timeout_ms;
+    long deadline = tn_monotonic_ms() + io->timeout_ms;
     for (;;) {
         enum tls_io r = tls_conn_handshake(io->tls);
         if (r == TLS_IO_OK)

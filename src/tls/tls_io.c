@@ -10,6 +10,7 @@
 
 #include <openssl/err.h>
 
+#include "common/clock.h"
 #include "common/str.h"
 #include "tls/tls_policy.h"
 #include "tls/x509_text.h"
@@ -128,13 +129,6 @@ enum tls_io tls_conn_write(tls_conn *conn, const void *buf, size_t len, size_t *
     return ret == 1 ? TLS_IO_OK : io_result(conn, ret);
 }
 
-static long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
 /* Peek without blocking: session tickets alone give WANT_READ. */
 static int peek_nonblocking(tls_conn *conn, int fd)
 {
@@ -154,9 +148,9 @@ enum tls_io tls_conn_confirm(tls_conn *conn, int timeout_ms)
     if (conn->diag == NULL)
         return TLS_IO_OK; /* only meaningful right after the handshake */
     int fd = SSL_get_fd(conn->ssl);
-    long deadline = now_ms() + timeout_ms;
+    long deadline = tn_monotonic_ms() + timeout_ms;
     for (;;) {
-        long left = deadline - now_ms();
+        long left = deadline - tn_monotonic_ms();
         struct pollfd pfd = {.fd = fd, .events = POLLIN};
         if (SSL_has_pending(conn->ssl) || left <= 0 || poll(&pfd, 1, (int)left) <= 0)
             return TLS_IO_OK;
