@@ -193,7 +193,7 @@ void sip_edge_connected(struct sip_server *srv, struct conn *c)
     const struct topo_partner *p = sip_edge_partner_named(srv, c->expect_name);
     if (p == NULL || note_partner(c, p) < 0)
         return;
-    sip_peers_attach(&srv->peers, p->edge, c->id, true);
+    sip_peers_attach(&srv->peers, p->edge, c->id, true, true, ev_now_ms(c->worker->loop));
     conn_set_verdict(c, "trusted: connected to partner %s's edge %s (its root only)", p->name,
                      p->edge);
 }
@@ -213,7 +213,7 @@ void sip_edge_identify(struct sip_server *srv, struct conn *c)
     if (note_partner(c, p) < 0)
         return;
     /* Either side's connection serves both directions. */
-    sip_peers_attach(&srv->peers, p->edge, c->id, true);
+    sip_peers_attach(&srv->peers, p->edge, c->id, true, false, ev_now_ms(c->worker->loop));
     conn_set_verdict(c, "trusted: peer is the edge %s of partner %s", p->edge, p->name);
 }
 

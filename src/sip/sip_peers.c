@@ -6,10 +6,11 @@
 
 #include "common/str.h"
 
-void sip_peers_init(struct sip_peers *p)
+void sip_peers_init(struct sip_peers *p, const char *self)
 {
     memset(p, 0, sizeof *p);
     pthread_mutex_init(&p->lock, NULL);
+    tn_strlcpy(p->self, self, sizeof p->self);
 }
 
 void sip_peers_free(struct sip_peers *p)
@@ -50,15 +51,34 @@ enum sip_peer_state sip_peers_lookup(struct sip_peers *p, const char *fqdn, uint
     return st;
 }
 
-void sip_peers_attach(struct sip_peers *p, const char *fqdn, uint64_t conn_id, bool up)
+/* Whether the peer's connection stays when another one, opened in the
+ * other direction, comes up within the collision window: it stays when
+ * it was opened by the server whose name sorts first. */
+static bool current_wins(const struct sip_peers *p, const struct sip_peer *peer, bool outgoing,
+                         uint64_t now_ms)
+{
+    /* now_ms comes from the caller's loop, which may lag the attaching one */
+    uint64_t age = now_ms > peer->attached_ms ? now_ms - peer->attached_ms : 0;
+    if (peer->conn_id == 0 || peer->outgoing == outgoing || age > SIP_PEER_COLLISION_MS)
+        return false;
+    bool we_sort_first = strcasecmp(p->self, peer->fqdn) < 0;
+    return peer->outgoing == we_sort_first;
+}
+
+void sip_peers_attach(struct sip_peers *p, const char *fqdn, uint64_t conn_id, bool up,
+                      bool outgoing, uint64_t now_ms)
 {
     pthread_mutex_lock(&p->lock);
     struct sip_peer *peer = find(p, fqdn, true);
-    if (peer != NULL) {
+    if (peer != NULL && peer->conn_id != conn_id && !current_wins(p, peer, outgoing, now_ms)) {
         peer->conn_id = conn_id;
-        peer->up = up;
-        if (up)
-            peer->failures = 0;
+        peer->outgoing = outgoing;
+        peer->attached_ms = now_ms;
+        peer->up = false;
+    }
+    if (peer != NULL && peer->conn_id == conn_id && up) {
+        peer->up = true;
+        peer->failures = 0;
     }
     pthread_mutex_unlock(&p->lock);
 }

@@ -147,7 +147,7 @@ static void on_secure(struct conn *c, void *ctx)
         conn_close(c, "out of memory");
         return;
     }
-    sip_peers_attach(&srv->peers, fqdn, c->id, true);
+    sip_peers_attach(&srv->peers, fqdn, c->id, true, c->outgoing, ev_now_ms(c->worker->loop));
     conn_set_verdict(c, "trusted: peer is server %s of the topology (mutual TLS)", fqdn);
 }
 
@@ -176,7 +176,7 @@ uint64_t sip_server_connect(struct sip_worker *sw, const char *fqdn,
         tn_log(TN_LOG_WARN, "sip", "cannot connect to %s (%s): %s", fqdn, addr->text, err.msg);
         return 0;
     }
-    sip_peers_attach(&srv->peers, fqdn, c->id, false);
+    sip_peers_attach(&srv->peers, fqdn, c->id, false, true, ev_now_ms(sw->w->loop));
     return c->id;
 }
 
@@ -432,7 +432,7 @@ static int server_init(struct sip_server *srv, const struct sip_server_config *c
     if (make_tls(cfg, &srv->trust, &srv->tls, err) < 0 ||
         (srv->client_tls = sip_server_client_tls(cfg, srv->trust, err)) == NULL)
         return -1;
-    sip_peers_init(&srv->peers);
+    sip_peers_init(&srv->peers, cfg->fqdn);
     if (init_workers(srv, err) < 0)
         return -1;
     return sip_edge_init(srv, err);
