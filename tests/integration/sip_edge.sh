@@ -8,81 +8,36 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/sip_lib.sh"
 
-if ! command -v sipp >/dev/null || ! command -v socat >/dev/null; then
-    not_ok "sipp and socat are installed" "install sip-tester and socat (make deps)"
-    exit 0
-fi
+sip_require_sipp
 cd "$TMP" || exit 1
 FE1=127.0.0.61
 EDGE=127.0.0.62
 T="$TRUSTNET"
-"$T" ca init --dir ca --name "Corp Enterprise CA" >/dev/null &&
-    "$T" ca init --dir partner --name "Partner CA" >/dev/null &&
-    "$T" ca init --dir other --name "Other CA" >/dev/null &&
-    "$T" ca issue --dir ca fe1.corp.test --san URI:sip:corp.test --out fe1 >/dev/null &&
-    "$T" ca issue --dir ca edge.corp.test --out edge >/dev/null &&
+sip_ca ca "Corp Enterprise CA" fe1.corp.test edge.corp.test &&
+    sip_ca partner "Partner CA" && sip_ca other "Other CA" && sip_ca third "Third CA" &&
     "$T" ca issue --dir partner edge.partner.test --out partner-edge >/dev/null &&
     "$T" ca issue --dir partner edge.other.test --out partner-claims-other >/dev/null &&
     "$T" ca issue --dir other edge.partner.test --out other-claims-partner >/dev/null &&
-    "$T" ca init --dir third --name "Third CA" >/dev/null &&
     "$T" ca issue --dir third edge.third.test --out third-edge >/dev/null ||
     { not_ok "set up the CAs"; exit 1; }
-cat >topology.yaml <<YAML
-version: 1
-organisation: Corp Test
-sip:
-  domains: [corp.test]
-trust:
-  ca: ca/ca.pem
-  crls: [ca/crl.pem]
-store: store.sqlite
-sites:
-  - name: test
-    pools:
-      - fqdn: pool1.corp.test
-        servers:
-          - fqdn: fe1.corp.test
-            roles: [frontend]
-            sip_listen: $FE1:5061
-            certificate: fe1.pem
-            key: fe1.key
-      - fqdn: edgepool.corp.test
-        servers:
-          - fqdn: edge.corp.test
-            roles: [edge]
-            sip_listen: $EDGE:5061
-            federation_listen: $EDGE:5062
-            certificate: edge.pem
-            key: edge.key
-users:
-  - address: alice@corp.test
-    pool: pool1.corp.test
-federation:
-  - name: partner
-    domains: [partner.test]
-    edge: edge.partner.test
-    edge_address: 127.0.0.71:5062
-    root_ca: partner/ca.pem
-  - name: other
-    domains: [other.test]
-    edge: edge.other.test
-    edge_address: 127.0.0.72:5062
-    root_ca: other/ca.pem
-YAML
-printf 'alice-pw\n' | "$T" user add --store store.sqlite alice@corp.test >/dev/null
+{
+    sip_topology "Corp Test" test
+    sip_topology_pool pool1.corp.test fe1.corp.test frontend $FE1:5061 fe1
+    sip_topology_pool edgepool.corp.test edge.corp.test edge $EDGE:5061 edge
+    sip_topology_users alice=pool1.corp.test
+    echo "federation:"
+    sip_topology_partner partner partner.test edge.partner.test 127.0.0.71:5062 partner/ca.pem
+    sip_topology_partner other other.test edge.other.test 127.0.0.72:5062 other/ca.pem
+} >topology.yaml
+SIP_STORE=store.sqlite
+sip_user alice alice-pw
 
-for s in fe1.corp.test:$FE1:5061 edge.corp.test:$EDGE:5062; do
-    IFS=: read -r fqdn addr port <<<"$s"
-    "$T" serve --topology topology.yaml --server "$fqdn" --log-level debug >"$fqdn.log" 2>&1 &
-    BG_PIDS+=($!)
-    sip_wait_listen "$addr" "$port" || { not_ok "$fqdn starts"; sed 's/^/#   /' "$fqdn.log"; exit 1; }
-done
+sip_serve topology.yaml fe1.corp.test $FE1
+sip_serve topology.yaml edge.corp.test $EDGE 5062
 
 # alice registers at fe1 (through a verifying TLS tunnel) and answers.
 TUN=$(free_port)
-start_bg tunnel socat "TCP-LISTEN:$TUN,bind=127.0.0.1,reuseaddr,fork" \
-    "OPENSSL:$FE1:5061,cafile=$TMP/ca/ca.pem,verify=1,commonname=fe1.corp.test,snihost=fe1.corp.test"
-sip_wait_listen 127.0.0.1 "$TUN"
+sip_tunnel "$TUN" $FE1:5061 fe1.corp.test "$TMP/ca/ca.pem"
 timeout 30 sipp 127.0.0.1:"$TUN" -t t1 -m 1 -i 127.0.0.1 -p "$(free_port)" \
     -sf "$SIPP_DIR/callee.xml" -s alice -au alice -ap alice-pw -oocsf "$SIPP_DIR/uas_message.xml" \
     -d 6000 -timeout 15 -timeout_error -nostdin -nd -trace_msg -message_file "$TMP/alice.msg" \
@@ -127,22 +82,13 @@ expect_grep 'cert="CN=fe1.corp.test".*verdict=refused: issuer not trusted: CN=Co
 # ---- SIGHUP rebuilds the partner side from the new topology --------------------------
 # partner leaves the federation, third joins: without a restart, third's
 # edge is accepted and partner's edge is refused on new connections.
-sed -n '1,/^federation:/p' topology.yaml >next.yaml
-cat >>next.yaml <<YAML
-  - name: other
-    domains: [other.test]
-    edge: edge.other.test
-    edge_address: 127.0.0.72:5062
-    root_ca: other/ca.pem
-  - name: third
-    domains: [third.test]
-    edge: edge.third.test
-    edge_address: 127.0.0.73:5062
-    root_ca: third/ca.pem
-YAML
+{
+    sed -n '1,/^federation:/p' topology.yaml
+    sip_topology_partner other other.test edge.other.test 127.0.0.72:5062 other/ca.pem
+    sip_topology_partner third third.test edge.third.test 127.0.0.73:5062 third/ca.pem
+} >next.yaml
 mv next.yaml topology.yaml
-EDGE_PID=${BG_PIDS[1]}
-kill -HUP "$EDGE_PID"
+kill -HUP "${SIP_PIDS[edge.corp.test]}"
 for _ in $(seq 1 30); do grep -q "partner side rebuilt: 2 partners" edge.corp.test.log && break; sleep 0.1; done
 expect_grep "partner side rebuilt: 2 partners" edge.corp.test.log \
     "SIGHUP: the edge rebuilds its partner side from the new topology"

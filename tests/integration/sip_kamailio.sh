@@ -34,62 +34,25 @@ KAM_FED=5062                 # Kamailio's federation (mutual TLS) port
 KAM_LOCAL=$(free_port)       # Kamailio's plain TCP port for bob's side
 KAM_TEMPLATES="$ROOT/tests/integration/kamailio"
 
-mkdir -p corp partner kam
-"$T" ca init --dir corp/ca --name "Corp CA" >/dev/null &&
-    "$T" ca init --dir partner/ca --name "Partner CA" >/dev/null &&
-    "$T" ca issue --dir corp/ca fe1.corp.test --san URI:sip:corp.test --out corp/fe1 >/dev/null &&
-    "$T" ca issue --dir corp/ca edge.corp.test --out corp/edge >/dev/null &&
+mkdir -p kam
+sip_federation_pki fe1.corp.test edge.corp.test &&
     "$T" ca issue --dir partner/ca edge.partner.test --out kam/edge.partner.test >/dev/null &&
     "$T" ca issue --dir partner/ca edge.unknown.test --out kam/edge.unknown.test >/dev/null ||
     { not_ok "set up both organisations' CAs"; exit 1; }
-cp partner/ca/ca.pem corp/partner-root.pem
 
-cat >corp/topology.yaml <<YAML
-version: 1
-organisation: corp.test
-sip:
-  domains: [corp.test]
-trust:
-  ca: ca/ca.pem
-  crls: [ca/crl.pem]
-store: store.sqlite
-sites:
-  - name: main
-    pools:
-      - fqdn: pool1.corp.test
-        servers:
-          - fqdn: fe1.corp.test
-            roles: [frontend]
-            sip_listen: $FE1:5061
-            certificate: fe1.pem
-            key: fe1.key
-      - fqdn: edgepool.corp.test
-        servers:
-          - fqdn: edge.corp.test
-            roles: [edge]
-            sip_listen: $EDGE:5061
-            federation_listen: $EDGE:5062
-            certificate: edge.pem
-            key: edge.key
-users:
-  - address: alice@corp.test
-    pool: pool1.corp.test
-federation:
-  - name: partner
-    domains: [partner.test]
-    edge: edge.partner.test
-    edge_address: $KAM:$KAM_FED
-    root_ca: partner-root.pem
-YAML
-printf 'alice-pw\n' | "$T" user add --store corp/store.sqlite alice@corp.test >/dev/null
+{
+    sip_topology corp.test main
+    sip_topology_pool pool1.corp.test fe1.corp.test frontend $FE1:5061 fe1
+    sip_topology_pool edgepool.corp.test edge.corp.test edge $EDGE:5061 edge
+    sip_topology_users alice=pool1.corp.test
+    echo "federation:"
+    sip_topology_partner partner partner.test edge.partner.test $KAM:$KAM_FED partner-root.pem
+} >corp/topology.yaml
+SIP_STORE=corp/store.sqlite
+sip_user alice alice-pw
 
-serve() { # FQDN ADDR PORT
-    "$T" serve --topology corp/topology.yaml --server "$1" --log-level debug >"$1.log" 2>&1 &
-    BG_PIDS+=($!)
-    sip_wait_listen "$2" "$3" || { not_ok "$1 starts"; sed 's/^/#   /' "$1.log"; exit 1; }
-}
-serve fe1.corp.test $FE1 5061
-serve edge.corp.test $EDGE 5062
+sip_serve corp/topology.yaml fe1.corp.test $FE1
+sip_serve corp/topology.yaml edge.corp.test $EDGE 5062
 
 # Kamailio as partner.test's edge, presenting certificate CERT (a basename
 # in kam/).  Logs go to kam/kamailio.log (appended across restarts).
@@ -115,13 +78,7 @@ kam_start() { # CERT
         { LAST_OUT=kam/kamailio.log; not_ok "Kamailio starts with $1"; exit 1; }
 }
 kam_stop() {
-    local keep=() pid
-    kill -TERM "$KAM_PID" 2>/dev/null
-    for _ in $(seq 1 50); do kill -0 "$KAM_PID" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$KAM_PID" 2>/dev/null
-    wait "$KAM_PID" 2>/dev/null
-    for pid in "${BG_PIDS[@]}"; do [ "$pid" != "$KAM_PID" ] && keep+=("$pid"); done
-    BG_PIDS=("${keep[@]}")
+    sip_stop_pid "$KAM_PID"
     KAM_PID=
 }
 
@@ -197,9 +154,8 @@ PY
 }
 
 TA=$(free_port)
-start_bg tunnel socat "TCP-LISTEN:$TA,bind=127.0.0.1,reuseaddr,fork" \
-    "OPENSSL:$FE1:5061,cafile=$TMP/corp/ca/ca.pem,verify=1,commonname=fe1.corp.test,snihost=fe1.corp.test"
-sip_wait_listen 127.0.0.1 "$TA" || { not_ok "the TLS tunnel to fe1 starts"; exit 1; }
+sip_tunnel "$TA" $FE1:5061 fe1.corp.test "$TMP/corp/ca/ca.pem" ||
+    { not_ok "the TLS tunnel to fe1 starts"; exit 1; }
 
 # alice's MESSAGE to bob@partner.test, expecting final CODE.
 sed 's/\[\$to\]@corp\.test/[$to]@partner.test/g' "$SIPP_DIR/message.xml" >"$TMP/to_partner.xml"

@@ -13,8 +13,7 @@ cd "$TMP" || exit 1
 FE1=127.0.0.51
 FE2=127.0.0.52
 T="$TRUSTNET"
-"$T" ca init --dir ca --name "Corp Enterprise CA" >/dev/null &&
-    "$T" ca init --dir partner --name "Partner CA" >/dev/null &&
+sip_ca ca "Corp Enterprise CA" && sip_ca partner "Partner CA" &&
     "$T" ca issue --dir ca fe1.corp.test --out fe1 >/dev/null &&
     "$T" ca issue --dir ca fe2.corp.test --out fe2 >/dev/null &&
     "$T" ca issue --dir ca fe3.corp.test --out other-server >/dev/null &&
@@ -30,47 +29,16 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 \
     -keyout self-signed.key -out self-signed.pem -subj "/CN=fe2.corp.test" \
     -addext "subjectAltName=DNS:fe2.corp.test" \
     -addext "extendedKeyUsage=serverAuth,clientAuth" 2>/dev/null
-cat >topology.yaml <<YAML
-version: 1
-organisation: Corp Test
-sip:
-  domains: [corp.test]
-trust:
-  ca: ca/ca.pem
-  crls: [ca/crl.pem]
-store: store.sqlite
-sites:
-  - name: test
-    pools:
-      - fqdn: pool1.corp.test
-        servers:
-          - fqdn: fe1.corp.test
-            roles: [frontend]
-            sip_listen: $FE1:5061
-            certificate: fe1.pem
-            key: fe1.key
-      - fqdn: pool2.corp.test
-        servers:
-          - fqdn: fe2.corp.test
-            roles: [frontend]
-            sip_listen: $FE2:5061
-            certificate: fe2.pem
-            key: fe2.key
-      - fqdn: pool3.corp.test
-        servers:
-          - fqdn: fe3.corp.test
-            roles: [frontend]
-            sip_listen: 127.0.0.53:5061
-            certificate: other-server.pem
-            key: other-server.key
-users:
-  - address: alice@corp.test
-    pool: pool1.corp.test
-  - address: carol@corp.test
-    pool: pool2.corp.test
-YAML
-printf 'alice-pw\n' | "$T" user add --store store.sqlite alice@corp.test >/dev/null
-printf 'carol-pw\n' | "$T" user add --store store.sqlite carol@corp.test >/dev/null
+{
+    sip_topology "Corp Test" test
+    sip_topology_pool pool1.corp.test fe1.corp.test frontend $FE1:5061 fe1
+    sip_topology_pool pool2.corp.test fe2.corp.test frontend $FE2:5061 fe2
+    sip_topology_pool pool3.corp.test fe3.corp.test frontend 127.0.0.53:5061 other-server
+    sip_topology_users alice=pool1.corp.test carol=pool2.corp.test
+} >topology.yaml
+SIP_STORE=store.sqlite
+sip_user alice alice-pw
+sip_user carol carol-pw
 
 MSG='MESSAGE sip:carol@corp.test SIP/2.0\r\nVia: SIP/2.0/TLS 127.0.0.1:5999;branch=z9hG4bK-a{n}\r\nMax-Forwards: 70\r\nFrom: <sip:alice@corp.test>;tag=a{n}\r\nTo: <sip:carol@corp.test>\r\nCall-ID: a{n}@test\r\nCSeq: 1 MESSAGE\r\nUser-Agent: probe\r\nContent-Length: 5\r\n\r\nhello'
 MSG2=${MSG//CSeq: 1 MESSAGE/CSeq: 2 MESSAGE\\r\\n\{auth\}}
@@ -83,9 +51,7 @@ attack() {
         -key "$cert.key" -quiet -cipher 'DEFAULT@SECLEVEL=0'
     local attacker=${BG_PIDS[$((${#BG_PIDS[@]} - 1))]}
     sip_wait_listen "$FE2" 5061
-    "$T" serve --topology topology.yaml --server fe1.corp.test >"fe1-$name.log" 2>&1 &
-    local fe1=$!
-    BG_PIDS+=("$fe1")
+    sip_launch topology.yaml fe1.corp.test "fe1-$name.log"
     sip_wait_listen "$FE1" 5061
     expect_exit 0 "$name: alice's MESSAGE is answered 503, not delivered" -- \
         python3 "$PEERS/sip_tls_client.py" --host "$FE1" --port 5061 --ca ca/ca.pem \
@@ -94,10 +60,8 @@ attack() {
         'expect:^SIP/2.0 503 '
     expect_grep "peer=$FE2:5061 .*verdict=refused: $reason" "fe1-$name.log" \
         "$name: fe1 logs the refusal and why"
-    kill "$fe1" 2>/dev/null
-    wait "$fe1" 2>/dev/null
-    kill "$attacker" 2>/dev/null
-    wait "$attacker" 2>/dev/null
+    sip_stop_pid "${SIP_PIDS[fe1.corp.test]}"
+    sip_stop_pid "$attacker"
     if grep -q "MESSAGE\|alice" "$TMP/attacker-$name.log"; then
         not_ok "$name: no SIP reached the attacker"
     else
@@ -116,8 +80,7 @@ attack client-only client-only "missing extended key usage serverAuth"
 # The same certificates connecting IN to fe1, claiming to be fe2: every
 # one is refused at the handshake (or, client-only, treated as a user who
 # must still authenticate), with the reason in the log.
-"$T" serve --topology topology.yaml --server fe1.corp.test >fe1-in.log 2>&1 &
-BG_PIDS+=($!)
+sip_launch topology.yaml fe1.corp.test fe1-in.log
 sip_wait_listen "$FE1" 5061
 inbound() { # NAME CERT EXPECTED-STEP LOG-REGEX
     local what="refused: no SIP answer"

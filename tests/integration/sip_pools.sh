@@ -7,72 +7,29 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/sip_lib.sh"
 
-if ! command -v sipp >/dev/null || ! command -v socat >/dev/null; then
-    not_ok "sipp and socat are installed" "install sip-tester and socat (make deps)"
-    exit 0
-fi
+sip_require_sipp
 cd "$TMP" || exit 1
 FE1=127.0.0.41
 FE2=127.0.0.42
-"$TRUSTNET" ca init --dir ca --name "Pools Test CA" >/dev/null &&
-    "$TRUSTNET" ca issue --dir ca fe1.corp.test --san URI:sip:corp.test --out fe1 >/dev/null &&
-    "$TRUSTNET" ca issue --dir ca fe2.corp.test --san URI:sip:corp.test --out fe2 >/dev/null &&
+sip_ca ca "Pools Test CA" fe1.corp.test fe2.corp.test &&
     "$TRUSTNET" ca crl --dir ca >/dev/null || { not_ok "set up the CA"; exit 1; }
-cat >topology.yaml <<YAML
-version: 1
-organisation: Corp Test
-sip:
-  domains: [corp.test]
-trust:
-  ca: ca/ca.pem
-  crls: [ca/crl.pem]
-store: store.sqlite
-sites:
-  - name: test
-    pools:
-      - fqdn: pool1.corp.test
-        servers:
-          - fqdn: fe1.corp.test
-            roles: [frontend]
-            sip_listen: $FE1:5061
-            certificate: fe1.pem
-            key: fe1.key
-            workers: 2
-      - fqdn: pool2.corp.test
-        servers:
-          - fqdn: fe2.corp.test
-            roles: [frontend]
-            sip_listen: $FE2:5061
-            certificate: fe2.pem
-            key: fe2.key
-            workers: 2
-users:
-  - address: alice@corp.test
-    pool: pool1.corp.test
-  - address: carol@corp.test
-    pool: pool2.corp.test
-YAML
-for u in alice carol; do
-    printf '%s-pw\n' "$u" | "$TRUSTNET" user add --store store.sqlite "$u@corp.test" >/dev/null
-done
+{
+    sip_topology "Corp Test" test
+    sip_topology_pool pool1.corp.test fe1.corp.test frontend $FE1:5061 fe1 2
+    sip_topology_pool pool2.corp.test fe2.corp.test frontend $FE2:5061 fe2 2
+    sip_topology_users alice=pool1.corp.test carol=pool2.corp.test
+} >topology.yaml
+SIP_STORE=store.sqlite
+sip_user alice alice-pw
+sip_user carol carol-pw
 
-start_server() { # FQDN ADDR
-    "$TRUSTNET" serve --topology topology.yaml --server "$1" --log-level debug >"$TMP/$1.log" 2>&1 &
-    BG_PIDS+=($!)
-    sip_wait_listen "$2" 5061
-}
-start_server fe1.corp.test "$FE1" || { not_ok "fe1 starts"; exit 1; }
-start_server fe2.corp.test "$FE2" || { not_ok "fe2 starts"; exit 1; }
+sip_serve topology.yaml fe1.corp.test "$FE1"
+sip_serve topology.yaml fe2.corp.test "$FE2"
 
-tunnel() { # LOCALPORT ADDR FQDN
-    start_bg "tunnel-$1" socat "TCP-LISTEN:$1,bind=127.0.0.1,reuseaddr,fork" \
-        "OPENSSL:$2:5061,cafile=$TMP/ca/ca.pem,verify=1,commonname=$3,snihost=$3"
-    sip_wait_listen 127.0.0.1 "$1"
-}
 T1=$(free_port)
-tunnel "$T1" "$FE1" fe1.corp.test
+sip_tunnel "$T1" "$FE1:5061" fe1.corp.test "$TMP/ca/ca.pem"
 T2=$(free_port)
-tunnel "$T2" "$FE2" fe2.corp.test
+sip_tunnel "$T2" "$FE2:5061" fe2.corp.test "$TMP/ca/ca.pem"
 
 run_sipp() { # NAME TUNNELPORT SCENARIO USER [ARGS...]
     local name=$1 port=$2 sf=$3 user=$4
