@@ -65,7 +65,8 @@ $(BUILD)/trustnet: $(MAIN_OBJ) $(BUILD)/libtrustnet.a
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS_EXTRA) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tests/test_%: tests/unit/test_%.c $(BUILD)/libtrustnet.a
+# The headers in tests/unit/ are shared test code (fixtures.h and others).
+$(BUILD)/tests/test_%: tests/unit/test_%.c $(wildcard tests/unit/*.h) $(BUILD)/libtrustnet.a
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  TEST    $@")
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS_EXTRA) -o $@ $< $(BUILD)/libtrustnet.a $(LDLIBS) -lcmocka

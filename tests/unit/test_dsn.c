@@ -11,12 +11,13 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "fixtures.h"
 #include "common/log.h"
 #include "mail/dsn.h"
 #include "mail/spool.h"
 
 struct fixture {
-    char dir[64];
+    char dir[TEMP_DIR_MAX];
     spool *s;
 };
 
@@ -24,8 +25,7 @@ static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof *f);
     assert_non_null(f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/trustnet-dsn.XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
+    temp_dir_make(f->dir, "dsn");
     tn_err err;
     f->s = spool_open(f->dir, true, &err);
     if (f->s == NULL)
@@ -38,17 +38,22 @@ static int teardown(void **state)
 {
     struct fixture *f = *state;
     spool_close(f->s);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
-    if (system(cmd) != 0)
-        return -1;
+    int rc = temp_dir_remove(f->dir);
     free(f);
-    return 0;
+    return rc;
 }
 
-/* Queue an original message and load it back with its data. */
-static struct spool_message *original(spool *s, const char *sender, const char *data, size_t len,
-                                      struct spool_data *d)
+/* A bounce to make: the original message, queued from sender to bob and
+ * carol with data and loaded back, and the input of its bounce for the
+ * n failed recipients r (the test may change the input further). */
+struct bounce {
+    struct spool_message *m;
+    struct spool_data d;
+    struct dsn_input in;
+};
+
+static void bounce_for(struct bounce *b, spool *s, const char *sender, const char *data,
+                       size_t len, const struct dsn_recipient *r, size_t n)
 {
     static const char *const rcpts[] = {"bob@bank.test", "carol@bank.test"};
     tn_err err;
@@ -59,11 +64,21 @@ static struct spool_message *original(spool *s, const char *sender, const char *
     struct spool_envelope env = {.arrival = 1764259200, .sender = sender, .rcpts = rcpts,
                                  .n_rcpts = 2, .client = "192.0.2.7", .helo = "client.test"};
     assert_int_equal(spool_commit(s, w, &env, id, &err), 0);
-    struct spool_message *m;
-    assert_int_equal(spool_load(s, id, &m, &err), 0);
-    assert_int_equal(spool_open_data(s, id, d, &err), 0);
-    return m;
+    assert_int_equal(spool_load(s, id, &b->m, &err), 0);
+    assert_int_equal(spool_open_data(s, id, &b->d, &err), 0);
+    b->in = (struct dsn_input){.reporting_mta = "mail.corp.test", .msg = b->m, .rcpts = r,
+                               .n_rcpts = n, .data = &b->d};
 }
+
+static void bounce_free(struct bounce *b)
+{
+    spool_data_close(&b->d);
+    spool_message_free(b->m);
+}
+
+/* The usual failed recipient. */
+static const struct dsn_recipient bob_unknown[] = {
+    {.address = "bob@bank.test", .reply = "550 5.1.1 no"}};
 
 static char *build(const struct dsn_input *in, size_t *len, unsigned *flags)
 {
@@ -123,8 +138,6 @@ static const char message[] =
 static void report_structure(void **state)
 {
     struct fixture *f = *state;
-    struct spool_data d;
-    struct spool_message *m = original(f->s, "alice@example.org", message, sizeof message - 1, &d);
     const struct dsn_recipient r[] = {
         {.address = "bob@bank.test", .reply = "550 5.1.1 <bob@bank.test>: Recipient address "
                                                "rejected: User unknown",
@@ -135,11 +148,12 @@ static void report_structure(void **state)
         {.address = "erin@bank.test", .reply = "TLS is required, but was not offered by "
                                                 "mx.bank.test"},
     };
-    struct dsn_input in = {.reporting_mta = "mail.corp.test", .msg = m, .rcpts = r,
-                           .n_rcpts = 4, .data = &d, .now = 1764345600};
+    struct bounce b;
+    bounce_for(&b, f->s, "alice@example.org", message, sizeof message - 1, r, 4);
+    b.in.now = 1764345600;
     size_t len;
     unsigned flags = 99;
-    char *out = build(&in, &len, &flags);
+    char *out = build(&b.in, &len, &flags);
     assert_int_equal(flags, 0);
 
     /* top-level headers */
@@ -193,29 +207,24 @@ static void report_structure(void **state)
     assert_null(part(out, 4));
     assert_true(len > 6 && memcmp(out + len - 4, "--\r\n", 4) == 0); /* closing delimiter */
     free(out);
-    spool_data_close(&d);
-    spool_message_free(m);
+    bounce_free(&b);
 }
 
 static void no_bounce_for_null_sender(void **state)
 {
     struct fixture *f = *state;
-    struct spool_data d;
-    struct spool_message *m = original(f->s, "", message, sizeof message - 1, &d);
-    const struct dsn_recipient r[] = {{.address = "bob@bank.test", .reply = "550 5.1.1 no"}};
-    struct dsn_input in = {.reporting_mta = "mail.corp.test", .msg = m, .rcpts = r,
-                           .n_rcpts = 1, .data = &d};
+    struct bounce b;
+    bounce_for(&b, f->s, "", message, sizeof message - 1, bob_unknown, 1);
     char *out = (char *)"untouched";
     size_t len = 7;
     unsigned flags = 7;
     tn_err err;
-    assert_int_equal(dsn_build(&in, &out, &len, &flags, &err), 1);
+    assert_int_equal(dsn_build(&b.in, &out, &len, &flags, &err), 1);
     assert_string_equal(out, "untouched");
     char id[SPOOL_ID_MAX];
-    assert_int_equal(dsn_queue(f->s, &in, id, &err), 1);
+    assert_int_equal(dsn_queue(f->s, &b.in, id, &err), 1);
     assert_string_equal(id, "");
-    spool_data_close(&d);
-    spool_message_free(m);
+    bounce_free(&b);
 }
 
 /* Huge, hostile headers: the copy is bounded and says it was cut; lines
@@ -235,14 +244,11 @@ static void headers_copy_bounded(void **state)
     while (n < 200 * 1024)
         n += (size_t)snprintf(data + n, cap - n, "X-Filler: %zu xxxxxxxxxxxxxxxxxxxxxxxx\r\n", n);
     n += (size_t)snprintf(data + n, cap - n, "\r\nBODY-MARKER\r\n");
-    struct spool_data d;
-    struct spool_message *m = original(f->s, "alice@example.org", data, n, &d);
-    const struct dsn_recipient r[] = {{.address = "bob@bank.test", .reply = "550 5.1.1 no"}};
-    struct dsn_input in = {.reporting_mta = "mail.corp.test", .msg = m, .rcpts = r,
-                           .n_rcpts = 1, .data = &d};
+    struct bounce b;
+    bounce_for(&b, f->s, "alice@example.org", data, n, bob_unknown, 1);
     size_t len;
     unsigned flags;
-    char *out = build(&in, &len, &flags);
+    char *out = build(&b.in, &len, &flags);
     assert_true(len < DSN_HEADERS_MAX + 4096);
     assert_non_null(strstr(out, "cut after 65536 bytes"));
     assert_null(strstr(out, "BODY-MARKER"));
@@ -255,8 +261,7 @@ static void headers_copy_bounded(void **state)
     free(p3);
     free(out);
     free(data);
-    spool_data_close(&d);
-    spool_message_free(m);
+    bounce_free(&b);
 }
 
 static void headers_only_and_no_headers(void **state)
@@ -267,14 +272,11 @@ static void headers_only_and_no_headers(void **state)
     const char *want[] = {"\r\n\r\nSubject: no body and no final newline\r\n\r\n--",
                           "rfc822-headers\r\n\r\n\r\n--"};
     for (int i = 0; i < 2; i++) {
-        struct spool_data d;
-        struct spool_message *m = original(f->s, "alice@example.org", cases[i], strlen(cases[i]),
-                                           &d);
-        struct dsn_input in = {.reporting_mta = "mail.corp.test", .msg = m, .rcpts = r,
-                               .n_rcpts = 1, .data = &d};
+        struct bounce b;
+        bounce_for(&b, f->s, "alice@example.org", cases[i], strlen(cases[i]), r, 1);
         size_t len;
         unsigned flags;
-        char *out = build(&in, &len, &flags);
+        char *out = build(&b.in, &len, &flags);
         char *p3 = part(out, 3);
         assert_non_null(p3);
         assert_non_null(strstr(out, want[i]));
@@ -283,8 +285,7 @@ static void headers_only_and_no_headers(void **state)
         assert_non_null(strstr(out, "Status: 5.0.0\r\n"));
         free(p3);
         free(out);
-        spool_data_close(&d);
-        spool_message_free(m);
+        bounce_free(&b);
     }
 }
 
@@ -292,67 +293,58 @@ static void headers_only_and_no_headers(void **state)
 static void long_fields_wrapped(void **state)
 {
     struct fixture *f = *state;
-    struct spool_data d;
-    struct spool_message *m = original(f->s, "alice@example.org", message, sizeof message - 1, &d);
     static char addr[SPOOL_ADDR_MAX + 1], host[SPOOL_HOST_MAX + 1], reply[SPOOL_REPLY_MAX];
     memset(addr, 'a', SPOOL_ADDR_MAX);
     memset(host, 'h', SPOOL_HOST_MAX);
     memcpy(reply, "550 5.7.1 ", 10);
     memset(reply + 10, 'r', SPOOL_REPLY_MAX - 11);
     const struct dsn_recipient r[] = {{.address = addr, .reply = reply, .remote_mta = host}};
-    struct dsn_input in = {.reporting_mta = "mail.corp.test", .msg = m, .rcpts = r,
-                           .n_rcpts = 1, .data = &d};
+    struct bounce b;
+    bounce_for(&b, f->s, "alice@example.org", message, sizeof message - 1, r, 1);
     size_t len;
     unsigned flags;
-    char *out = build(&in, &len, &flags); /* checks every line's length */
+    char *out = build(&b.in, &len, &flags); /* checks every line's length */
     assert_non_null(strstr(out, "Status: 5.7.1\r\n"));
     free(out);
     static char toolong[SPOOL_REPLY_MAX + 1];
     memset(toolong, 'x', SPOOL_REPLY_MAX);
     const struct dsn_recipient bad[] = {{.address = "b@x", .reply = toolong}};
-    in.rcpts = bad;
+    b.in.rcpts = bad;
     char *o2;
     tn_err err;
-    assert_int_equal(dsn_build(&in, &o2, &len, &flags, &err), -1);
-    in.n_rcpts = 0;
-    assert_int_equal(dsn_build(&in, &o2, &len, &flags, &err), -1);
-    spool_data_close(&d);
-    spool_message_free(m);
+    assert_int_equal(dsn_build(&b.in, &o2, &len, &flags, &err), -1);
+    b.in.n_rcpts = 0;
+    assert_int_equal(dsn_build(&b.in, &o2, &len, &flags, &err), -1);
+    bounce_free(&b);
 }
 
 static void eight_bit_flags(void **state)
 {
     struct fixture *f = *state;
     static const char data[] = "Subject: r\xc3\xa9sum\xc3\xa9\r\n\r\nbody\r\n";
-    struct spool_data d;
-    struct spool_message *m = original(f->s, "j\xc3\xb6rg@example.org", data, sizeof data - 1, &d);
-    const struct dsn_recipient r[] = {{.address = "bob@bank.test", .reply = "550 5.1.1 no"}};
-    struct dsn_input in = {.reporting_mta = "mail.corp.test", .msg = m, .rcpts = r,
-                           .n_rcpts = 1, .data = &d};
+    struct bounce b;
+    bounce_for(&b, f->s, "j\xc3\xb6rg@example.org", data, sizeof data - 1, bob_unknown, 1);
     size_t len;
     unsigned flags;
-    char *out = build(&in, &len, &flags);
+    char *out = build(&b.in, &len, &flags);
     assert_int_equal(flags, SPOOL_F_8BITMIME | SPOOL_F_SMTPUTF8);
     assert_non_null(strstr(out, "Content-Type: text/rfc822-headers\r\n"
                                 "Content-Transfer-Encoding: 8bit\r\n"));
     assert_non_null(strstr(out, "Content-Transfer-Encoding: 8bit\r\n\r\nThis is a MIME"));
     free(out);
-    spool_data_close(&d);
-    spool_message_free(m);
+    bounce_free(&b);
 }
 
 static void queued_bounce(void **state)
 {
     struct fixture *f = *state;
-    struct spool_data d;
-    struct spool_message *m = original(f->s, "alice@example.org", message, sizeof message - 1, &d);
     const struct dsn_recipient r[] = {{.address = "bob@bank.test", .reply = "550 5.1.1 no",
                                        .remote_mta = "mx.bank.test"}};
-    struct dsn_input in = {.reporting_mta = "mail.corp.test", .msg = m, .rcpts = r,
-                           .n_rcpts = 1, .data = &d};
+    struct bounce orig;
+    bounce_for(&orig, f->s, "alice@example.org", message, sizeof message - 1, r, 1);
     char id[SPOOL_ID_MAX];
     tn_err err;
-    assert_int_equal(dsn_queue(f->s, &in, id, &err), 0);
+    assert_int_equal(dsn_queue(f->s, &orig.in, id, &err), 0);
     struct spool_message *b;
     assert_int_equal(spool_load(f->s, id, &b, &err), 0);
     assert_string_equal(b->sender, "");
@@ -375,8 +367,7 @@ static void queued_bounce(void **state)
                               .n_rcpts = 1, .data = NULL};
     assert_int_equal(dsn_queue(f->s, &again, id, &err), 1);
     spool_message_free(b);
-    spool_data_close(&d);
-    spool_message_free(m);
+    bounce_free(&orig);
 }
 
 int main(void)

@@ -9,13 +9,14 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "fixtures.h"
 #include "sip/sip_binding_writer.h"
 
 #define NOW 1000
 #define LATER 5000
 
 struct fixture {
-    char dir[64];
+    char dir[TEMP_DIR_MAX];
     char path[128];
     store *s;
     struct binding_writer bw;
@@ -25,8 +26,7 @@ static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof *f);
     assert_non_null(f);
-    strcpy(f->dir, "/tmp/trustnet-bw.XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
+    temp_dir_make(f->dir, "bw");
     snprintf(f->path, sizeof f->path, "%s/store.db", f->dir);
     tn_err err;
     f->s = store_open(f->path, &err);
@@ -42,12 +42,9 @@ static int teardown(void **state)
     struct fixture *f = *state;
     binding_writer_free(&f->bw);
     store_close(f->s);
-    char cmd[160];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
-    if (system(cmd) != 0)
-        return -1;
+    int rc = temp_dir_remove(f->dir);
     free(f);
-    return 0;
+    return rc;
 }
 
 static struct store_binding binding(const char *aor, const char *contact, uint32_t cseq)

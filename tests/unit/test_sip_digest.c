@@ -37,17 +37,22 @@ static struct sip_digest_response rfc_response(const char *response)
 
 static void ha1_vectors(void **state)
 {
+    static const struct {
+        enum digest_alg alg;
+        const char *user, *realm, *password, *ha1;
+    } vectors[] = {
+        {DIGEST_MD5, "Mufasa", RFC_REALM, "Circle of Life", RFC_MD5_HA1},
+        {DIGEST_SHA256, "Mufasa", RFC_REALM, "Circle of Life", RFC_SHA256_HA1},
+        /* python3: hashlib.sha256(b"alice:corp.test:secret").hexdigest() */
+        {DIGEST_SHA256, "alice", "corp.test", "secret",
+         "4ed2cc15d1f70b1eee1b20abbfb83b5a170c025ae14c12663a652ddf65000dcb"},
+    };
     char hex[DIGEST_HEX_MAX];
-    assert_int_equal(digest_ha1(DIGEST_MD5, "Mufasa", RFC_REALM, "Circle of Life", hex,
-                                sizeof hex), 0);
-    assert_string_equal(hex, RFC_MD5_HA1);
-    assert_int_equal(digest_ha1(DIGEST_SHA256, "Mufasa", RFC_REALM, "Circle of Life", hex,
-                                sizeof hex), 0);
-    assert_string_equal(hex, RFC_SHA256_HA1);
-    /* python3: hashlib.sha256(b"alice:corp.test:secret").hexdigest() */
-    assert_int_equal(digest_ha1(DIGEST_SHA256, "alice", "corp.test", "secret", hex,
-                                sizeof hex), 0);
-    assert_string_equal(hex, "4ed2cc15d1f70b1eee1b20abbfb83b5a170c025ae14c12663a652ddf65000dcb");
+    for (size_t i = 0; i < sizeof vectors / sizeof vectors[0]; i++) {
+        assert_int_equal(digest_ha1(vectors[i].alg, vectors[i].user, vectors[i].realm,
+                                    vectors[i].password, hex, sizeof hex), 0);
+        assert_string_equal(hex, vectors[i].ha1);
+    }
     /* Output buffer too small for the algorithm. */
     assert_int_equal(digest_ha1(DIGEST_SHA256, "a", "b", "c", hex, 64), -1);
     assert_int_equal(digest_ha1(DIGEST_MD5, "a", "b", "c", hex, 33), 0);
@@ -73,6 +78,33 @@ static void rfc7616_responses(void **state)
     assert_false(sip_digest_verify(DIGEST_MD5, RFC_MD5_HA1, &r));
 }
 
+/* One field of the RFC 7616 SHA-256 response set to value (NULL: its
+ * pointer only becomes NULL), then cut bytes taken off its end. */
+struct change {
+    size_t field; /* FIELD(name) */
+    const char *value;
+    size_t cut;
+};
+
+#define FIELD(name) offsetof(struct sip_digest_response, name)
+
+/* Each change must make the response fail against the right HA1. */
+static void expect_refused(const struct change *changes, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        struct sip_digest_response r = rfc_response(RFC_SHA256_RESPONSE);
+        struct digest_str *field = (struct digest_str *)((char *)&r + changes[i].field);
+        if (changes[i].value == NULL)
+            field->p = NULL;
+        else
+            *field = S(changes[i].value);
+        field->len -= changes[i].cut;
+        if (sip_digest_verify(DIGEST_SHA256, RFC_SHA256_HA1, &r))
+            fail_msg("accepted with change %zu (value '%s', cut %zu)", i,
+                     changes[i].value ? changes[i].value : "(null)", changes[i].cut);
+    }
+}
+
 static void wrong_inputs_fail(void **state)
 {
     char wrong_ha1[DIGEST_HEX_MAX];
@@ -81,54 +113,34 @@ static void wrong_inputs_fail(void **state)
     struct sip_digest_response r = rfc_response(RFC_SHA256_RESPONSE);
     assert_false(sip_digest_verify(DIGEST_SHA256, wrong_ha1, &r)); /* password */
 
-    r = rfc_response(RFC_SHA256_RESPONSE);
-    r.uri = S("/dir/index.htm");
-    assert_false(sip_digest_verify(DIGEST_SHA256, RFC_SHA256_HA1, &r));
-    r = rfc_response(RFC_SHA256_RESPONSE);
-    r.method = S("POST");
-    assert_false(sip_digest_verify(DIGEST_SHA256, RFC_SHA256_HA1, &r));
-    r = rfc_response(RFC_SHA256_RESPONSE);
-    r.nonce = S("7ypf/xlj9XXwfDPEoM4URrv/xwf94BcCAzFZH4GiTo0V");
-    assert_false(sip_digest_verify(DIGEST_SHA256, RFC_SHA256_HA1, &r));
-    r = rfc_response(RFC_SHA256_RESPONSE);
-    r.nc = S("00000002");
-    assert_false(sip_digest_verify(DIGEST_SHA256, RFC_SHA256_HA1, &r));
-    r = rfc_response(RFC_SHA256_RESPONSE);
-    r.cnonce = S("x");
-    assert_false(sip_digest_verify(DIGEST_SHA256, RFC_SHA256_HA1, &r));
+    static const struct change changes[] = {
+        {FIELD(uri), "/dir/index.htm", 0},
+        {FIELD(method), "POST", 0},
+        {FIELD(nonce), "7ypf/xlj9XXwfDPEoM4URrv/xwf94BcCAzFZH4GiTo0V", 0},
+        {FIELD(nc), "00000002", 0},
+        {FIELD(cnonce), "x", 0},
+    };
+    expect_refused(changes, sizeof changes / sizeof changes[0]);
 }
 
 static void malformed_responses_fail(void **state)
 {
-    struct sip_digest_response r = rfc_response(RFC_SHA256_RESPONSE);
-    r.response.len -= 1; /* truncated */
-    assert_false(sip_digest_verify(DIGEST_SHA256, RFC_SHA256_HA1, &r));
-    r = rfc_response("753927fa0e85d155564e2e272a28d1802ca10daf4496794697cf8db5856cb6c1aa");
-    assert_false(sip_digest_verify(DIGEST_SHA256, RFC_SHA256_HA1, &r));
-    r = rfc_response("753927fa0e85d155564e2e272a28d1802ca10daf4496794697cf8db5856cb6cz");
-    assert_false(sip_digest_verify(DIGEST_SHA256, RFC_SHA256_HA1, &r));
-    r = rfc_response("");
-    assert_false(sip_digest_verify(DIGEST_SHA256, RFC_SHA256_HA1, &r));
-    r = rfc_response(RFC_SHA256_RESPONSE);
-    r.response.p = NULL;
-    assert_false(sip_digest_verify(DIGEST_SHA256, RFC_SHA256_HA1, &r));
-    /* qop other than auth, bad nc, empty cnonce, empty method. */
-    r = rfc_response(RFC_SHA256_RESPONSE);
-    r.qop = S("auth-int");
-    assert_false(sip_digest_verify(DIGEST_SHA256, RFC_SHA256_HA1, &r));
-    r = rfc_response(RFC_SHA256_RESPONSE);
-    r.nc = S("0000001");
-    assert_false(sip_digest_verify(DIGEST_SHA256, RFC_SHA256_HA1, &r));
-    r.nc = S("0000000g");
-    assert_false(sip_digest_verify(DIGEST_SHA256, RFC_SHA256_HA1, &r));
-    r = rfc_response(RFC_SHA256_RESPONSE);
-    r.cnonce = S("");
-    assert_false(sip_digest_verify(DIGEST_SHA256, RFC_SHA256_HA1, &r));
-    r = rfc_response(RFC_SHA256_RESPONSE);
-    r.method = S("");
-    assert_false(sip_digest_verify(DIGEST_SHA256, RFC_SHA256_HA1, &r));
+    static const struct change changes[] = {
+        {FIELD(response), RFC_SHA256_RESPONSE, 1}, /* truncated */
+        {FIELD(response), RFC_SHA256_RESPONSE "aa", 0},
+        {FIELD(response), "753927fa0e85d155564e2e272a28d1802ca10daf4496794697cf8db5856cb6cz", 0},
+        {FIELD(response), "", 0},
+        {FIELD(response), NULL, 0},
+        /* qop other than auth, bad nc, empty cnonce, empty method. */
+        {FIELD(qop), "auth-int", 0},
+        {FIELD(nc), "0000001", 0},
+        {FIELD(nc), "0000000g", 0},
+        {FIELD(cnonce), "", 0},
+        {FIELD(method), "", 0},
+    };
+    expect_refused(changes, sizeof changes / sizeof changes[0]);
     /* A stored HA1 of the wrong length or not hex. */
-    r = rfc_response(RFC_SHA256_RESPONSE);
+    struct sip_digest_response r = rfc_response(RFC_SHA256_RESPONSE);
     assert_false(sip_digest_verify(DIGEST_SHA256, RFC_MD5_HA1, &r));
     assert_false(sip_digest_verify(DIGEST_SHA256,
                                    "7987c64c30e25f1b74be53f966b49b90f2808aa92faf9a00262392d7b479423x",
@@ -172,6 +184,18 @@ static int setup_secrets(void **state)
     return 0;
 }
 
+/* The nonce checks below: secret_a, realm corp.test, a maximum age of 300 s. */
+static enum sip_nonce_status check_at(struct digest_str nonce, int64_t now)
+{
+    return sip_digest_nonce_check(&secret_a, "corp.test", nonce, now, 300);
+}
+
+static enum sip_nonce_status check_cached(struct sip_nonce_cache *cache, const char *realm,
+                                          struct digest_str nonce, int64_t now)
+{
+    return sip_digest_nonce_check_cached(&secret_a, cache, realm, nonce, now, 300);
+}
+
 static void nonce_valid_and_stale(void **state)
 {
     char nonce[SIP_DIGEST_NONCE_LEN + 1];
@@ -181,18 +205,21 @@ static void nonce_valid_and_stale(void **state)
     for (const char *p = nonce; *p; p++)
         assert_non_null(strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_",
                                *p));
-    assert_int_equal(sip_digest_nonce_check(&secret_a, "corp.test", S(nonce), 1000000, 300),
-                     SIP_NONCE_VALID);
-    assert_int_equal(sip_digest_nonce_check(&secret_a, "corp.test", S(nonce), 1000300, 300),
-                     SIP_NONCE_VALID);
-    assert_int_equal(sip_digest_nonce_check(&secret_a, "corp.test", S(nonce), 1000301, 300),
-                     SIP_NONCE_STALE);
-    /* A little clock skew between workers is fine; a nonce from far in the
-     * future (the clock went back) is stale. */
-    assert_int_equal(sip_digest_nonce_check(&secret_a, "corp.test", S(nonce), 999998, 300),
-                     SIP_NONCE_VALID);
-    assert_int_equal(sip_digest_nonce_check(&secret_a, "corp.test", S(nonce), 999000, 300),
-                     SIP_NONCE_STALE);
+    /* Issued at 1000000: what it is when checked at now. */
+    static const struct {
+        int64_t now;
+        enum sip_nonce_status want;
+    } ages[] = {
+        {1000000, SIP_NONCE_VALID},
+        {1000300, SIP_NONCE_VALID},
+        {1000301, SIP_NONCE_STALE},
+        /* A little clock skew between workers is fine; a nonce from far in
+         * the future (the clock went back) is stale. */
+        {999998, SIP_NONCE_VALID},
+        {999000, SIP_NONCE_STALE},
+    };
+    for (size_t i = 0; i < sizeof ages / sizeof ages[0]; i++)
+        assert_int_equal(check_at(S(nonce), ages[i].now), ages[i].want);
     /* Two nonces at different times differ. */
     char other[SIP_DIGEST_NONCE_LEN + 1];
     sip_digest_nonce_new(&secret_a, "corp.test", 1000001, other, sizeof other);
@@ -207,30 +234,20 @@ static void nonce_cache_same_answers(void **state)
     char nonce[SIP_DIGEST_NONCE_LEN + 1], forged[SIP_DIGEST_NONCE_LEN + 1];
     sip_digest_nonce_new(&secret_a, "corp.test", 1000000, nonce, sizeof nonce);
     for (int round = 0; round < 2; round++) { /* checked, then remembered */
-        assert_int_equal(sip_digest_nonce_check_cached(&secret_a, &cache, "corp.test", S(nonce),
-                                                       1000000, 300),
-                         SIP_NONCE_VALID);
-        assert_int_equal(sip_digest_nonce_check_cached(&secret_a, &cache, "corp.test", S(nonce),
-                                                       1000301, 300),
-                         SIP_NONCE_STALE);
+        assert_int_equal(check_cached(&cache, "corp.test", S(nonce), 1000000), SIP_NONCE_VALID);
+        assert_int_equal(check_cached(&cache, "corp.test", S(nonce), 1000301), SIP_NONCE_STALE);
         /* Remembered for its realm only. */
-        assert_int_equal(sip_digest_nonce_check_cached(&secret_a, &cache, "corp.tes", S(nonce),
-                                                       1000000, 300),
-                         SIP_NONCE_INVALID);
+        assert_int_equal(check_cached(&cache, "corp.tes", S(nonce), 1000000), SIP_NONCE_INVALID);
     }
     /* A forged nonce is never remembered. */
     memcpy(forged, nonce, sizeof forged);
     forged[20] = forged[20] == 'A' ? 'B' : 'A';
     for (int round = 0; round < 2; round++)
-        assert_int_equal(sip_digest_nonce_check_cached(&secret_a, &cache, "corp.test",
-                                                       S(forged), 1000000, 300),
+        assert_int_equal(check_cached(&cache, "corp.test", S(forged), 1000000),
                          SIP_NONCE_INVALID);
     struct digest_str none = {NULL, 0};
-    assert_int_equal(sip_digest_nonce_check_cached(&secret_a, &cache, "corp.test", none,
-                                                   1000000, 300),
-                     SIP_NONCE_INVALID);
-    assert_int_equal(sip_digest_nonce_check_cached(&secret_a, &cache, "", S(nonce), 1000000, 300),
-                     SIP_NONCE_INVALID);
+    assert_int_equal(check_cached(&cache, "corp.test", none, 1000000), SIP_NONCE_INVALID);
+    assert_int_equal(check_cached(&cache, "", S(nonce), 1000000), SIP_NONCE_INVALID);
 }
 
 static void nonce_forged_or_garbage(void **state)
@@ -247,40 +264,31 @@ static void nonce_forged_or_garbage(void **state)
         char forged[SIP_DIGEST_NONCE_LEN + 1];
         memcpy(forged, nonce, sizeof forged);
         forged[i] = forged[i] == 'A' ? 'B' : 'A';
-        assert_int_equal(sip_digest_nonce_check(&secret_a, "corp.test", S(forged), 1000000,
-                                                300),
-                         SIP_NONCE_INVALID);
+        assert_int_equal(check_at(S(forged), 1000000), SIP_NONCE_INVALID);
     }
     /* A new timestamp with the old MAC (an attempt to refresh a nonce). */
     char later[SIP_DIGEST_NONCE_LEN + 1];
     sip_digest_nonce_new(&secret_a, "corp.test", 2000000, later, sizeof later);
     memcpy(later + 11, nonce + 11, SIP_DIGEST_NONCE_LEN - 11);
-    assert_int_equal(sip_digest_nonce_check(&secret_a, "corp.test", S(later), 2000000, 300),
-                     SIP_NONCE_INVALID);
+    assert_int_equal(check_at(S(later), 2000000), SIP_NONCE_INVALID);
     /* Truncated, extended, garbage, empty, NULL, padded, standard base64. */
-    struct digest_str cut = {nonce, SIP_DIGEST_NONCE_LEN - 1};
-    assert_int_equal(sip_digest_nonce_check(&secret_a, "corp.test", cut, 1000000, 300),
-                     SIP_NONCE_INVALID);
     char longer[SIP_DIGEST_NONCE_LEN + 2];
     memcpy(longer, nonce, SIP_DIGEST_NONCE_LEN);
     longer[SIP_DIGEST_NONCE_LEN] = 'A';
     longer[SIP_DIGEST_NONCE_LEN + 1] = '\0';
-    assert_int_equal(sip_digest_nonce_check(&secret_a, "corp.test", S(longer), 1000000, 300),
-                     SIP_NONCE_INVALID);
-    assert_int_equal(sip_digest_nonce_check(&secret_a, "corp.test",
-                                            S("!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"), 1000000, 300),
-                     SIP_NONCE_INVALID);
-    assert_int_equal(sip_digest_nonce_check(&secret_a, "corp.test", S(""), 1000000, 300),
-                     SIP_NONCE_INVALID);
-    struct digest_str null = {NULL, 0};
-    assert_int_equal(sip_digest_nonce_check(&secret_a, "corp.test", null, 1000000, 300),
-                     SIP_NONCE_INVALID);
     char with_nul[SIP_DIGEST_NONCE_LEN];
     memcpy(with_nul, nonce, sizeof with_nul);
     with_nul[5] = '\0';
-    struct digest_str nul = {with_nul, sizeof with_nul};
-    assert_int_equal(sip_digest_nonce_check(&secret_a, "corp.test", nul, 1000000, 300),
-                     SIP_NONCE_INVALID);
+    const struct digest_str garbage[] = {
+        {nonce, SIP_DIGEST_NONCE_LEN - 1},
+        S(longer),
+        S("!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"),
+        S(""),
+        {NULL, 0},
+        {with_nul, sizeof with_nul},
+    };
+    for (size_t i = 0; i < sizeof garbage / sizeof garbage[0]; i++)
+        assert_int_equal(check_at(garbage[i], 1000000), SIP_NONCE_INVALID);
 }
 
 static void nonce_bad_arguments(void **state)
@@ -309,27 +317,43 @@ static void challenges(void **state)
                                           true), 0);
     assert_string_equal(out, "Digest realm=\"corp.test\", nonce=\"abc\", algorithm=MD5, "
                              "qop=\"auth\", stale=TRUE");
-    assert_int_equal(sip_digest_challenge(out, 20, "corp.test", "abc", DIGEST_MD5, true), -1);
-    assert_int_equal(sip_digest_challenge(out, sizeof out, "co\"rp", "abc", DIGEST_MD5, true),
-                     -1);
-    assert_int_equal(sip_digest_challenge(out, sizeof out, "corp", "a\\b", DIGEST_MD5, true),
-                     -1);
-    assert_int_equal(sip_digest_challenge(out, sizeof out, "corp", "a\r\nb", DIGEST_MD5, true),
-                     -1);
-    assert_int_equal(sip_digest_challenge(out, sizeof out, "", "ab", DIGEST_MD5, true), -1);
+    /* Refused: no room, then what cannot stand in a quoted string, and no realm. */
+    static const struct {
+        size_t len;
+        const char *realm, *nonce;
+    } refused[] = {
+        {20, "corp.test", "abc"},
+        {sizeof out, "co\"rp", "abc"},
+        {sizeof out, "corp", "a\\b"},
+        {sizeof out, "corp", "a\r\nb"},
+        {sizeof out, "", "ab"},
+    };
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++)
+        assert_int_equal(sip_digest_challenge(out, refused[i].len, refused[i].realm,
+                                              refused[i].nonce, DIGEST_MD5, true), -1);
 }
 
 static void algorithm_names(void **state)
 {
-    enum digest_alg alg;
-    assert_int_equal(digest_alg_parse("SHA-256", 7, &alg), 0);
-    assert_int_equal(alg, DIGEST_SHA256);
-    assert_int_equal(digest_alg_parse("md5", 3, &alg), 0);
-    assert_int_equal(alg, DIGEST_MD5);
-    assert_int_equal(digest_alg_parse("MD5-sess", 8, &alg), -1);
-    assert_int_equal(digest_alg_parse("SHA-512-256", 11, &alg), -1);
-    assert_int_equal(digest_alg_parse("SHA-25", 6, &alg), -1);
-    assert_int_equal(digest_alg_parse("", 0, &alg), -1);
+    static const struct {
+        const char *name;
+        int rc;
+        enum digest_alg alg; /* when rc is 0 */
+    } names[] = {
+        {"SHA-256", 0, DIGEST_SHA256},
+        {"md5", 0, DIGEST_MD5},
+        {"MD5-sess", -1, 0},
+        {"SHA-512-256", -1, 0},
+        {"SHA-25", -1, 0},
+        {"", -1, 0},
+    };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        enum digest_alg alg;
+        assert_int_equal(digest_alg_parse(names[i].name, strlen(names[i].name), &alg),
+                         names[i].rc);
+        if (names[i].rc == 0)
+            assert_int_equal(alg, names[i].alg);
+    }
     assert_string_equal(digest_alg_name(DIGEST_SHA256), "SHA-256");
     assert_int_equal(digest_hex_len(DIGEST_MD5), 32);
     assert_int_equal(digest_hex_len(DIGEST_SHA256), 64);
@@ -434,21 +458,25 @@ static void credentials_refused(void **state)
     }
 }
 
+/* Credentials whose username is n characters long. */
+static int parse_username_of(size_t n, struct sip_digest_credentials *cr, tn_err *err)
+{
+    char big[SIP_DIGEST_USER_MAX + 2];
+    assert_true(n < sizeof big);
+    memset(big, 'u', n);
+    big[n] = '\0';
+    char h[4096];
+    snprintf(h, sizeof h,
+             "Digest username=\"%s\", realm=\"r\", nonce=\"n\", uri=\"u\", response=\"r\"", big);
+    return parse(h, cr, err);
+}
+
 static void credentials_bounds(void **state)
 {
     struct sip_digest_credentials cr;
     tn_err err;
-    char h[4096];
-    char big[SIP_DIGEST_USER_MAX + 2];
-    memset(big, 'u', sizeof big - 1);
-    big[sizeof big - 1] = '\0';
-    snprintf(h, sizeof h,
-             "Digest username=\"%s\", realm=\"r\", nonce=\"n\", uri=\"u\", response=\"r\"", big);
-    assert_int_equal(parse(h, &cr, &err), -1);
-    big[SIP_DIGEST_USER_MAX] = '\0';
-    snprintf(h, sizeof h,
-             "Digest username=\"%s\", realm=\"r\", nonce=\"n\", uri=\"u\", response=\"r\"", big);
-    assert_int_equal(parse(h, &cr, &err), 0);
+    assert_int_equal(parse_username_of(SIP_DIGEST_USER_MAX + 1, &cr, &err), -1);
+    assert_int_equal(parse_username_of(SIP_DIGEST_USER_MAX, &cr, &err), 0);
     assert_int_equal(strlen(cr.username), SIP_DIGEST_USER_MAX);
     /* An embedded NUL ends nothing: the length is what counts. */
     const char nul[] = "Digest username=\"a\0b\", realm=\"r\", nonce=\"n\", uri=\"u\", "

@@ -21,6 +21,16 @@ static struct loc_binding binding(const char *aor, const char *contact, const ch
     return b;
 }
 
+/* Binding n of a@corp.test (contact sip:a@h:n), for ttl seconds on
+ * connection conn: the location service must take it. */
+static void add_nth(struct sip_location *loc, int n, long ttl, uint64_t conn)
+{
+    char contact[64];
+    snprintf(contact, sizeof contact, "sip:a@h:%d", n);
+    struct loc_binding b = binding("a@corp.test", contact, "c", 1, ttl, conn);
+    assert_int_equal(sip_location_update(loc, &b, NULL, NULL, NULL), LOC_UPDATED);
+}
+
 static void register_refresh_and_expire(void **state)
 {
     struct sip_location loc;
@@ -104,12 +114,8 @@ static void at_most_ten_bindings(void **state)
     struct sip_location loc;
     tn_err err;
     assert_int_equal(sip_location_init(&loc, &err), 0);
-    char contact[64];
-    for (int i = 0; i < LOC_MAX_BINDINGS_PER_AOR; i++) {
-        snprintf(contact, sizeof contact, "sip:a@h:%d", i + 1);
-        struct loc_binding b = binding("a@corp.test", contact, "c", 1, 60, 1);
-        assert_int_equal(sip_location_update(&loc, &b, NULL, NULL, NULL), LOC_UPDATED);
-    }
+    for (int i = 0; i < LOC_MAX_BINDINGS_PER_AOR; i++)
+        add_nth(&loc, i + 1, 60, 1);
     struct loc_binding extra = binding("a@corp.test", "sip:a@h:99", "c", 1, 60, 1);
     assert_int_equal(sip_location_update(&loc, &extra, NULL, NULL, NULL), LOC_TOO_MANY);
     sip_location_free(&loc);
@@ -128,13 +134,11 @@ static void flowless_bindings_make_room(void **state)
     struct sip_location loc;
     tn_err err;
     assert_int_equal(sip_location_init(&loc, &err), 0);
-    char contact[64], evicted[LOC_CONTACT_MAX] = "";
+    char evicted[LOC_CONTACT_MAX] = "";
     for (int i = 0; i < LOC_MAX_BINDINGS_PER_AOR; i++) {
-        snprintf(contact, sizeof contact, "sip:a@h:%d", i + 1);
         /* 3 and 5 are flowless; 5 expires first */
         uint64_t conn = i == 2 || i == 4 ? 0 : (uint64_t)i + 1;
-        struct loc_binding b = binding("a@corp.test", contact, "c", 1, i == 4 ? 30 : 60, conn);
-        assert_int_equal(sip_location_update(&loc, &b, NULL, NULL, NULL), LOC_UPDATED);
+        add_nth(&loc, i + 1, i == 4 ? 30 : 60, conn);
     }
     struct loc_binding n1 = binding("a@corp.test", "sip:a@h:98", "c", 1, 60, 98);
     assert_int_equal(sip_location_update(&loc, &n1, NULL, note_evicted, evicted), LOC_UPDATED);
@@ -161,12 +165,8 @@ static void expired_bindings_make_room(void **state)
     struct sip_location loc;
     tn_err err;
     assert_int_equal(sip_location_init(&loc, &err), 0);
-    char contact[64];
-    for (int i = 0; i < LOC_MAX_BINDINGS_PER_AOR; i++) {
-        snprintf(contact, sizeof contact, "sip:a@h:%d", i + 1);
-        struct loc_binding b = binding("a@corp.test", contact, "c", 1, i == 7 ? 1 : 60, i + 1);
-        assert_int_equal(sip_location_update(&loc, &b, NULL, NULL, NULL), LOC_UPDATED);
-    }
+    for (int i = 0; i < LOC_MAX_BINDINGS_PER_AOR; i++)
+        add_nth(&loc, i + 1, i == 7 ? 1 : 60, (uint64_t)i + 1);
     /* binding 8 expires (within 2 s) and is not refreshed */
     time_t gone_at = time(NULL) + 1;
     while (time(NULL) < gone_at)

@@ -362,31 +362,36 @@ static void rcpt_paths(void **state)
               "Bad recipient address syntax: text after >");
 }
 
+/* The command head, n times c, then tail: accepted as verb (MAIL or
+ * RCPT), and one octet more refused as a bad sender or recipient whose
+ * reason contains why. */
+static void expect_limit(const char *head, char c, size_t n, const char *tail,
+                         enum smtp_verb verb, const char *why)
+{
+    char part[300], line[700];
+    assert_true(n + 1 < sizeof part);
+    snprintf(line, sizeof(line), "%s%s%s", head, repeat(part, c, n), tail);
+    expect_ok(line, verb);
+    snprintf(line, sizeof(line), "%s%s%s", head, repeat(part, c, n + 1), tail);
+    if (verb == SMTP_VERB_MAIL)
+        SENDER(line, why);
+    else
+        RECIPIENT(line, why);
+}
+
 /* Exactly at each limit, and one past it. */
 static void length_limits(void **state)
 {
     char local[80], domain[300], line[700];
     /* local part: 64 / 65 */
-    snprintf(line, sizeof(line), "MAIL FROM:<%s@example.org>\r\n",
-             repeat(local, 'l', 64));
-    expect_ok(line, SMTP_VERB_MAIL);
-    snprintf(line, sizeof(line), "MAIL FROM:<%s@example.org>\r\n",
-             repeat(local, 'l', 65));
-    SENDER(line, "local part longer than 64 octets");
+    expect_limit("MAIL FROM:<", 'l', 64, "@example.org>\r\n", SMTP_VERB_MAIL,
+                 "local part longer than 64 octets");
     /* a quoted local part counts its quotes */
-    snprintf(line, sizeof(line), "MAIL FROM:<\"%s\"@example.org>\r\n",
-             repeat(local, 'q', 62));
-    expect_ok(line, SMTP_VERB_MAIL);
-    snprintf(line, sizeof(line), "MAIL FROM:<\"%s\"@example.org>\r\n",
-             repeat(local, 'q', 63));
-    SENDER(line, "local part longer than 64 octets");
+    expect_limit("MAIL FROM:<\"", 'q', 62, "\"@example.org>\r\n", SMTP_VERB_MAIL,
+                 "local part longer than 64 octets");
     /* label: 63 / 64 */
-    snprintf(line, sizeof(line), "RCPT TO:<a@%s.example>\r\n",
-             repeat(domain, 'd', 63));
-    expect_ok(line, SMTP_VERB_RCPT);
-    snprintf(line, sizeof(line), "RCPT TO:<a@%s.example>\r\n",
-             repeat(domain, 'd', 64));
-    RECIPIENT(line, "domain label longer than 63 octets");
+    expect_limit("RCPT TO:<a@", 'd', 63, ".example>\r\n", SMTP_VERB_RCPT,
+                 "domain label longer than 63 octets");
     /* domain: 255 / 256 (as a whole path cannot hold 255, via the
      * validator and EHLO, and inside a path the domain check comes
      * before the path check) */

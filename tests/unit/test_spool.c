@@ -21,11 +21,12 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "fixtures.h"
 #include "common/log.h"
 #include "mail/spool.h"
 
 struct fixture {
-    char dir[64];
+    char dir[TEMP_DIR_MAX];
     char spool[96];
     spool *s;
 };
@@ -34,8 +35,7 @@ static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof *f);
     assert_non_null(f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/trustnet-spool.XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
+    temp_dir_make(f->dir, "spool");
     snprintf(f->spool, sizeof f->spool, "%s/spool", f->dir);
     tn_err err;
     f->s = spool_open(f->spool, true, &err);
@@ -49,12 +49,9 @@ static int teardown(void **state)
 {
     struct fixture *f = *state;
     spool_close(f->s);
-    char cmd[160];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
-    if (system(cmd) != 0)
-        return -1;
+    int rc = temp_dir_remove(f->dir);
     free(f);
-    return 0;
+    return rc;
 }
 
 static void path_of(const struct fixture *f, char *buf, size_t len, const char *fmt, ...)
@@ -631,28 +628,35 @@ static void plant_damage(const struct fixture *f, char good[SPOOL_ID_MAX])
     write_file(path, fake, sizeof fake - 1);
 }
 
+/* A scan by s sees the good message alone, and counts damaged files. */
+static void expect_scan(spool *s, const char *good, size_t damaged)
+{
+    char seen[3][SPOOL_ID_MAX];
+    memset(seen, 0, sizeof seen);
+    size_t counted = 0;
+    tn_err err;
+    assert_int_equal(spool_scan(s, collect_ids, seen, &counted, &err), 0);
+    assert_int_equal(counted, damaged);
+    assert_string_equal(seen[0], good);
+    assert_string_equal(seen[1], "");
+}
+
 static void damaged_files_moved_aside(void **state)
 {
     struct fixture *f = *state;
-    char good[SPOOL_ID_MAX], seen[3][SPOOL_ID_MAX];
-    memset(seen, 0, sizeof seen);
+    char good[SPOOL_ID_MAX];
     plant_damage(f, good);
-    size_t damaged = 0;
-    tn_err err;
-    assert_int_equal(spool_scan(f->s, collect_ids, seen, &damaged, &err), 0);
-    assert_int_equal(damaged, 8);
-    assert_string_equal(seen[0], good);
-    assert_string_equal(seen[1], "");
+    expect_scan(f->s, good, 8);
     assert_int_equal(count_entries(f, "queue"), 1);
     assert_int_equal(count_entries(f, "corrupt"), 8);
     assert_true(file_exists(f, "corrupt", "README"));
     assert_true(file_exists(f, "corrupt", "0000000000000002"));
     /* a second scan finds only the good one */
-    assert_int_equal(spool_scan(f->s, collect_ids, seen, &damaged, &err), 0);
-    assert_int_equal(damaged, 0);
+    expect_scan(f->s, good, 0);
     /* the same name damaged again does not overwrite the first evidence */
     truncate_copy(f, good, "0000000000000002", 5, 0);
     struct spool_message *m;
+    tn_err err;
     assert_int_equal(spool_load(f->s, "0000000000000002", &m, &err), -1);
     assert_non_null(strstr(err.msg, "0000000000000002"));
     assert_true(file_exists(f, "corrupt", "0000000000000002.1"));
@@ -661,16 +665,12 @@ static void damaged_files_moved_aside(void **state)
 static void reader_leaves_damage_in_place(void **state)
 {
     struct fixture *f = *state;
-    char good[SPOOL_ID_MAX], seen[3][SPOOL_ID_MAX];
-    memset(seen, 0, sizeof seen);
+    char good[SPOOL_ID_MAX];
     plant_damage(f, good);
     tn_err err;
     spool *r = spool_open(f->spool, false, &err);
     assert_non_null(r);
-    size_t damaged = 0;
-    assert_int_equal(spool_scan(r, collect_ids, seen, &damaged, &err), 0);
-    assert_int_equal(damaged, 8);
-    assert_string_equal(seen[0], good);
+    expect_scan(r, good, 8);
     assert_int_equal(count_entries(f, "queue"), 9);
     assert_int_equal(count_entries(f, "corrupt"), 0);
     spool_close(r);

@@ -14,10 +14,11 @@
 
 #include <sqlite3.h>
 
+#include "fixtures.h"
 #include "store/store.h"
 
 struct fixture {
-    char dir[64];
+    char dir[TEMP_DIR_MAX];
     char path[128];
     store *s;
 };
@@ -26,8 +27,7 @@ static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof *f);
     assert_non_null(f);
-    strcpy(f->dir, "/tmp/trustnet-store.XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
+    temp_dir_make(f->dir, "store");
     snprintf(f->path, sizeof f->path, "%s/store.db", f->dir);
     tn_err err;
     f->s = store_open(f->path, &err);
@@ -41,12 +41,9 @@ static int teardown(void **state)
 {
     struct fixture *f = *state;
     store_close(f->s);
-    char cmd[160];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
-    if (system(cmd) != 0)
-        return -1;
+    int rc = temp_dir_remove(f->dir);
     free(f);
-    return 0;
+    return rc;
 }
 
 static void reopen(struct fixture *f)
