@@ -152,10 +152,18 @@ $(FUZZ_BUILD)/fuzz_%: fuzz/fuzz_%.c $(FUZZ_BUILD)/libtrustnet.a
 # ---- benchmarks: make bench (by hand, never part of make check) ----------
 # bench/sipload, the SIP-over-TLS load generator that bench/sip.sh drives;
 # bench/smtpload and bench/smtpsink, the SMTP load and sink of bench/smtp.sh.
+# Each links bench/benchlib.c, what the three share.
 .PHONY: bench
 bench: $(BUILD)/bench/sipload $(BUILD)/bench/smtpload $(BUILD)/bench/smtpsink
 
-$(BUILD)/bench/%: bench/%.c
+BENCH_LIBS = $(shell pkg-config --libs libssl libcrypto 2>/dev/null || echo -lssl -lcrypto)
+
+$(BUILD)/bench/benchlib.o: bench/benchlib.c bench/benchlib.h
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
-	$(Q)$(CC) $(BASE_CFLAGS) $(OPT) -o $@ $< $(shell pkg-config --libs libssl libcrypto 2>/dev/null || echo -lssl -lcrypto)
+	$(Q)$(CC) $(BASE_CFLAGS) $(OPT) -c -o $@ $<
+
+$(BUILD)/bench/%: bench/%.c bench/benchlib.h $(BUILD)/bench/benchlib.o
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(BASE_CFLAGS) $(OPT) -o $@ $< $(BUILD)/bench/benchlib.o $(BENCH_LIBS)

@@ -39,31 +39,23 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
-#include <inttypes.h>
 #include <limits.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <signal.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/epoll.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
-#include <openssl/x509v3.h>
+
+#include "benchlib.h"
 
 #define MAX_WINDOW 64
 #define MAX_PIDS 64
@@ -90,7 +82,7 @@ struct conn {
     SSL *ssl;
     enum cstate state;
     bool ready;        /* set-up done: may carry load */
-    bool out_armed;    /* EPOLLOUT registered */
+    uint32_t events;   /* what epoll watches for it */
     bool closing;      /* register scenario: close once idle */
     uint16_t lport;
     uint32_t cseq;
@@ -147,7 +139,6 @@ static struct opts {
     bool even_senders; /* message: only even users send (one way with --server2) */
     int timeout_ms;
     int setup_parallel;
-    bool quiet;
 } o = {
     .user_prefix = "u",
     .password = "bench-password",
@@ -177,67 +168,12 @@ static int *g_ha1_alg;
 static bool g_measuring;
 static long g_issued, g_ok, g_failed, g_timeouts, g_challenges, g_conn_errors;
 static long g_fail_status[700];
-static uint32_t *g_lat, *g_hs;
-static size_t g_nlat, g_caplat, g_nhs, g_caphs;
+static struct samples g_lat, g_hs; /* us: transactions, TLS handshakes (register) */
 static long g_requests_in; /* requests the server sent us (MESSAGE legs) */
 static int g_open_conns;
-static volatile sig_atomic_t g_stop;
 static bool g_trace; /* SIPLOAD_TRACE=1: every message on stderr */
 
 /* ---- small helpers ------------------------------------------------------- */
-
-__attribute__((format(printf, 1, 2), noreturn)) static void die(const char *fmt, ...);
-__attribute__((format(printf, 1, 2))) static void warnx_limited(const char *fmt, ...);
-
-static void die(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("sipload: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-    exit(2);
-}
-
-static void warnx_limited(const char *fmt, ...)
-{
-    static int shown;
-    if (o.quiet || ++shown > 10)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("sipload: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-}
-
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static void push_u32(uint32_t **a, size_t *n, size_t *cap, uint32_t v)
-{
-    if (*n == *cap) {
-        size_t nc = *cap ? *cap * 2 : 65536;
-        uint32_t *p = realloc(*a, nc * sizeof *p);
-        if (p == NULL)
-            die("out of memory");
-        *a = p;
-        *cap = nc;
-    }
-    (*a)[(*n)++] = v;
-}
-
-static void record_latency(uint64_t t0)
-{
-    uint64_t us = (now_ns() - t0) / 1000u;
-    push_u32(&g_lat, &g_nlat, &g_caplat, us > UINT32_MAX ? UINT32_MAX : (uint32_t)us);
-}
 
 static struct side *side_of(int user)
 {
@@ -329,14 +265,6 @@ static long servers_pss_kb(void)
         t += v;
     }
     return t;
-}
-
-static double self_cpu_s(void)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
-           ru.ru_stime.tv_usec / 1e6;
 }
 
 /* ---- digest ---------------------------------------------------------------- */
@@ -547,29 +475,19 @@ static void start_txn(struct conn *c, enum tkind kind, uint32_t seq, uint64_t t0
 
 static void arm(struct conn *c, bool want_out)
 {
-    if (c->out_armed == want_out)
-        return;
-    struct epoll_event ev = {.events = EPOLLIN | (want_out ? EPOLLOUT : 0), .data.ptr = c};
-    epoll_ctl(g_ep, EPOLL_CTL_MOD, c->fd, &ev);
-    c->out_armed = want_out;
+    watch_events(g_ep, c->fd, c, &c->events, EPOLLIN | (want_out ? EPOLLOUT : 0));
 }
 
+/* Write what is buffered; 0 when done or waiting for EPOLLOUT, -1 on error. */
 static int flush(struct conn *c)
 {
-    while (c->woff < c->wlen) {
-        int n = SSL_write(c->ssl, c->wbuf + c->woff, (int)(c->wlen - c->woff));
-        if (n > 0) {
-            c->woff += (size_t)n;
-            continue;
-        }
-        int e = SSL_get_error(c->ssl, n);
-        if (e == SSL_ERROR_WANT_WRITE) {
-            arm(c, true);
-            return 0;
-        }
-        if (e == SSL_ERROR_WANT_READ)
-            return 0;
+    bool want_write;
+    int r = io_flush(c->ssl, c->fd, c->wbuf, &c->woff, c->wlen, &want_write);
+    if (r < 0)
         return -1;
+    if (r == 0) {
+        arm(c, want_write);
+        return 0;
     }
     c->wlen = c->woff = 0;
     arm(c, false);
@@ -609,29 +527,24 @@ static void fail_txn(struct conn *c, int i, int status)
 
 static void conn_open(struct conn *c)
 {
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int fd = tcp_socket();
     if (fd < 0) {
-        warnx_limited("socket: %s", strerror(errno));
+        warn_limited("socket: %s", strerror(errno));
         g_conn_errors++;
         return;
     }
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     c->fd = fd;
     c->t_conn = c->t_state = now_ns();
     c->state = CS_CONNECTING;
-    c->out_armed = true;
+    c->events = EPOLLIN | EPOLLOUT;
     c->ready = false;
     c->closing = false;
     c->ntx = 0;
     c->rlen = c->wlen = c->woff = 0;
-    struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT, .data.ptr = c};
-    if (epoll_ctl(g_ep, EPOLL_CTL_ADD, fd, &ev) < 0)
-        die("epoll_ctl: %s", strerror(errno));
     g_open_conns++;
-    const struct sockaddr_in *to = &side_of(c->idx)->addr;
-    if (connect(fd, (const struct sockaddr *)to, sizeof *to) < 0 && errno != EINPROGRESS) {
-        warnx_limited("connect: %s", strerror(errno));
+    int err = tcp_connect_start(g_ep, fd, &side_of(c->idx)->addr, c);
+    if (err != 0) {
+        warn_limited("connect: %s", strerror(err));
         g_conn_errors++;
         conn_close(c);
     }
@@ -684,7 +597,7 @@ static void on_closing_readable(struct conn *c)
 /* A connection died under load: its transactions fail. */
 static void conn_lost(struct conn *c, const char *why)
 {
-    warnx_limited("connection %d lost: %s", c->idx, why);
+    warn_limited("connection %d lost: %s", c->idx, why);
     if (g_measuring)
         g_conn_errors++;
     while (c->ntx > 0)
@@ -704,10 +617,8 @@ static void on_secure(struct conn *c)
     if (g_tls_seen[0] == '\0') /* what the server chose, for the report */
         snprintf(g_tls_seen, sizeof g_tls_seen, "tls=%s cipher=%s", SSL_get_version(c->ssl),
                  SSL_get_cipher_name(c->ssl));
-    if (g_measuring && o.sc == SC_REGISTER) {
-        uint64_t us = (now_ns() - c->t_conn) / 1000u;
-        push_u32(&g_hs, &g_nhs, &g_caphs, (uint32_t)us);
-    }
+    if (g_measuring && o.sc == SC_REGISTER)
+        samples_add_since(&g_hs, c->t_conn);
     switch (o.sc) {
     case SC_MESSAGE:
         start_txn(c, TK_SETUP_REG, ++g_seq, now_ns(), 0);
@@ -726,45 +637,32 @@ static void on_secure(struct conn *c)
 
 static void do_handshake(struct conn *c)
 {
-    int r = SSL_do_handshake(c->ssl);
-    if (r == 1) {
-        arm(c, false);
-        on_secure(c);
+    bool want_write;
+    int r = tls_handshake(c->ssl, &want_write);
+    if (r >= 0) {
+        arm(c, want_write);
+        if (r == 1)
+            on_secure(c);
         return;
     }
-    int e = SSL_get_error(c->ssl, r);
-    if (e == SSL_ERROR_WANT_READ)
-        arm(c, false);
-    else if (e == SSL_ERROR_WANT_WRITE)
-        arm(c, true);
-    else {
-        char buf[256];
-        unsigned long le = ERR_get_error();
-        long vr = SSL_get_verify_result(c->ssl);
-        snprintf(buf, sizeof buf, "TLS handshake failed: %s%s%s",
-                 le ? ERR_error_string(le, NULL) : "connection closed",
-                 vr != X509_V_OK ? "; certificate: " : "",
-                 vr != X509_V_OK ? X509_verify_cert_error_string(vr) : "");
-        ERR_clear_error();
-        if (!g_measuring && o.sc != SC_REGISTER)
-            die("connection %d: %s", c->idx, buf);
-        g_conn_errors++;
-        warnx_limited("connection %d: %s", c->idx, buf);
-        if (o.sc == SC_REGISTER && c->ntx == 0 && g_measuring)
-            g_failed++;
-        conn_close(c);
-    }
+    char buf[512];
+    tls_failure(c->ssl, buf, sizeof buf);
+    if (!g_measuring && o.sc != SC_REGISTER)
+        die("connection %d: %s", c->idx, buf);
+    g_conn_errors++;
+    warn_limited("connection %d: %s", c->idx, buf);
+    if (o.sc == SC_REGISTER && c->ntx == 0 && g_measuring)
+        g_failed++;
+    conn_close(c);
 }
 
 static void on_connected(struct conn *c)
 {
-    int err = 0;
-    socklen_t el = sizeof err;
-    getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &el);
+    int err = connect_error(c->fd);
     if (err != 0) {
         if (!g_measuring && o.sc != SC_REGISTER)
             die("connect to %s: %s", side_of(c->idx)->server, strerror(err));
-        warnx_limited("connect: %s", strerror(err));
+        warn_limited("connect: %s", strerror(err));
         g_conn_errors++;
         if (g_measuring)
             g_failed++;
@@ -772,19 +670,7 @@ static void on_connected(struct conn *c)
         return;
     }
     const struct side *sd = side_of(c->idx);
-    c->ssl = SSL_new(sd->ctx);
-    if (c->ssl == NULL)
-        die("SSL_new failed");
-    SSL_set_fd(c->ssl, c->fd);
-    if (sd->name != NULL) {
-        SSL_set_tlsext_host_name(c->ssl, sd->name);
-        SSL_set1_host(c->ssl, sd->name);
-    } else {
-        char ip[INET_ADDRSTRLEN];
-        inet_ntop(AF_INET, &sd->addr.sin_addr, ip, sizeof ip);
-        X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(c->ssl), ip);
-    }
-    SSL_set_connect_state(c->ssl);
+    c->ssl = tls_client_new(sd->ctx, c->fd, sd->name, &sd->addr);
     c->state = CS_HANDSHAKE;
     c->t_state = now_ns();
     do_handshake(c);
@@ -924,8 +810,8 @@ static void on_response(struct conn *c, const char *msg, size_t hdr_end)
     struct txn t = c->tx[i];
     if (status == 401 || status == 407) {
         if (!got_chal || t.attempts >= 2) {
-            warnx_limited("%d without a usable challenge (or twice) on connection %d",
-                          status, c->idx);
+            warn_limited("%d without a usable challenge (or twice) on connection %d",
+                         status, c->idx);
             fail_txn(c, i, status);
             return;
         }
@@ -937,7 +823,7 @@ static void on_response(struct conn *c, const char *msg, size_t hdr_end)
         return;
     }
     if (status >= 300) {
-        warnx_limited("%.*s on connection %d", (int)(strchr(msg, '\r') - msg), msg, c->idx);
+        warn_limited("%.*s on connection %d", (int)(strchr(msg, '\r') - msg), msg, c->idx);
         fail_txn(c, i, status);
         if (o.sc == SC_REGISTER)
             c->closing = true;
@@ -952,7 +838,7 @@ static void on_response(struct conn *c, const char *msg, size_t hdr_end)
     default:
         if (g_measuring) {
             g_ok++;
-            record_latency(t.t0);
+            samples_add_since(&g_lat, t.t0);
         }
         if (t.kind == TK_REGISTER)
             c->closing = true;
@@ -1005,19 +891,17 @@ static void on_readable(struct conn *c)
             c->rbuf = p;
             c->rcap = nc;
         }
-        int n = SSL_read(c->ssl, c->rbuf + c->rlen, (int)(c->rcap - c->rlen));
+        bool want_write;
+        long n = io_read(c->ssl, c->fd, c->rbuf + c->rlen, c->rcap - c->rlen, &want_write);
         if (n > 0) {
             c->rlen += (size_t)n;
             continue;
         }
-        int e = SSL_get_error(c->ssl, n);
-        if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
+        if (n == 0)
             break;
         process_input(c);
         if (c->state == CS_OPEN)
-            conn_lost(c, e == SSL_ERROR_ZERO_RETURN ? "closed by the server"
-                                                    : "read error (connection reset?)");
-        ERR_clear_error();
+            conn_lost(c, n == -1 ? "closed by the server" : "read error (connection reset?)");
         return;
     }
     process_input(c);
@@ -1069,7 +953,7 @@ static void check_timeouts(void)
             now - c->t_state > limit) {
             if (!g_measuring && o.sc != SC_REGISTER)
                 die("connection %d: connect/handshake timed out", c->idx);
-            warnx_limited("connection %d: connect/handshake timed out", c->idx);
+            warn_limited("connection %d: connect/handshake timed out", c->idx);
             g_conn_errors++;
             if (g_measuring)
                 g_failed++, g_timeouts++;
@@ -1085,8 +969,8 @@ static void check_timeouts(void)
             if (now > c->tx[j].t0 && now - c->tx[j].t0 > limit) {
                 if (c->tx[j].kind == TK_SETUP_REG || c->tx[j].kind == TK_SETUP_OPTIONS)
                     die("set-up request on connection %d timed out", c->idx);
-                warnx_limited("connection %d: transaction %u (CSeq %u) timed out", c->idx,
-                              c->tx[j].seq, c->tx[j].cseq);
+                warn_limited("connection %d: transaction %u (CSeq %u) timed out", c->idx,
+                             c->tx[j].seq, c->tx[j].cseq);
                 fail_txn(c, j, 0);
                 if (o.sc == SC_REGISTER) {
                     conn_close(c);
@@ -1101,9 +985,7 @@ static void check_timeouts(void)
 static void loop_once_ns(uint64_t timeout_ns)
 {
     struct epoll_event evs[256];
-    struct timespec ts = {.tv_sec = (time_t)(timeout_ns / 1000000000u),
-                          .tv_nsec = (long)(timeout_ns % 1000000000u)};
-    int n = epoll_pwait2(g_ep, evs, 256, &ts, NULL);
+    int n = wait_events_ns(g_ep, evs, 256, timeout_ns);
     for (int i = 0; i < n; i++)
         on_event(evs[i].data.ptr, evs[i].events);
 }
@@ -1142,23 +1024,9 @@ static void setup_connections(int upto, double deadline_s)
         if (now > end)
             die("set-up of %d connections did not finish in %.0f s (%d ready)", upto, deadline_s,
                 ready);
-        if (g_stop)
+        if (bench_stop)
             die("interrupted");
     }
-}
-
-static int cmp_u32(const void *a, const void *b)
-{
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-    return x < y ? -1 : x > y;
-}
-
-static uint32_t pct(const uint32_t *v, size_t n, double p)
-{
-    if (n == 0)
-        return 0;
-    size_t i = (size_t)(p / 100.0 * (double)(n - 1) + 0.5);
-    return v[i < n ? i : n - 1];
 }
 
 /* server_cpu_* for all servers together, then _LABEL for each labelled one */
@@ -1186,7 +1054,7 @@ static void run_load(void)
     g_measuring = true;
     for (;;) {
         uint64_t now = now_ns();
-        bool stop_issuing = now >= end || g_issued >= o.count || g_stop;
+        bool stop_issuing = now >= end || g_issued >= o.count || bench_stop;
         if (stop_issuing)
             break;
         long due = o.rate > 0 ? (long)((double)(now - t0) / 1e9 * o.rate) + 1 : LONG_MAX;
@@ -1249,7 +1117,6 @@ static void run_load(void)
 
     double elapsed = (double)(t1 - t0) / 1e9;
     long done = g_ok;
-    qsort(g_lat, g_nlat, sizeof *g_lat, cmp_u32);
     printf("scenario=%s\n", o.sc == SC_MESSAGE ? "message" : o.sc == SC_OPTIONS ? "options"
                                                                             : "register");
     printf("conns=%d window=%d target_rate=%.0f senders=%s\n", o.conns, o.window, o.rate,
@@ -1261,13 +1128,11 @@ static void run_load(void)
             printf("failed_status_%d=%ld\n", s, g_fail_status[s]);
     printf("elapsed_s=%.3f issue_s=%.3f tps=%.1f\n", elapsed, (double)(t_issue_end - t0) / 1e9,
            (double)done / elapsed);
-    printf("lat_us_p50=%u lat_us_p90=%u lat_us_p99=%u lat_us_p999=%u lat_us_max=%u\n",
-           pct(g_lat, g_nlat, 50), pct(g_lat, g_nlat, 90), pct(g_lat, g_nlat, 99),
-           pct(g_lat, g_nlat, 99.9), g_nlat ? g_lat[g_nlat - 1] : 0);
-    if (g_nhs > 0) {
-        qsort(g_hs, g_nhs, sizeof *g_hs, cmp_u32);
-        printf("handshake_us_p50=%u handshake_us_p99=%u\n", pct(g_hs, g_nhs, 50),
-               pct(g_hs, g_nhs, 99));
+    samples_print("lat", &g_lat);
+    if (g_hs.n > 0) {
+        samples_sort(&g_hs);
+        printf("handshake_us_p50=%u handshake_us_p99=%u\n", samples_pct(&g_hs, 50),
+               samples_pct(&g_hs, 99));
     }
     if (g_tls_seen[0] != '\0')
         printf("%s\n", g_tls_seen);
@@ -1302,7 +1167,7 @@ static void run_idle(void)
                (double)(pss_all - pss_first) * 1024.0 / (double)(o.conns - first));
     fflush(stdout);
     uint64_t hold_end = now_ns() + (uint64_t)(o.hold * 1e9);
-    while (now_ns() < hold_end && !g_stop)
+    while (now_ns() < hold_end && !bench_stop)
         loop_once(100);
     int open = 0;
     for (int i = 0; i < o.conns; i++)
@@ -1357,23 +1222,6 @@ static void add_pid(const char *arg)
     p->pid = atoi(arg);
     if (p->pid <= 0 || proc_cpu_ticks(p->pid) < 0)
         die("--pids: no process %s", arg);
-}
-
-/* side->server "IPv4:PORT", on loopback only. */
-static void parse_server(struct side *side)
-{
-    char host[64];
-    const char *colon = strrchr(side->server, ':');
-    if (colon == NULL || (size_t)(colon - side->server) >= sizeof host)
-        die("%s: the server must be IP:PORT", side->server);
-    memcpy(host, side->server, (size_t)(colon - side->server));
-    host[colon - side->server] = '\0';
-    side->addr.sin_family = AF_INET;
-    side->addr.sin_port = htons((uint16_t)atoi(colon + 1));
-    if (inet_pton(AF_INET, host, &side->addr.sin_addr) != 1 || side->addr.sin_port == 0)
-        die("%s: the server must be IPv4:PORT", side->server);
-    if ((ntohl(side->addr.sin_addr.s_addr) >> 24) != 127)
-        die("%s: the server must be on 127.0.0.0/8 (loopback benchmarks only)", side->server);
 }
 
 static void parse_args(int argc, char **argv)
@@ -1433,7 +1281,7 @@ static void parse_args(int argc, char **argv)
             break;
         case '2': o.tls12 = true; break;
         case 'T': o.timeout_ms = atoi(optarg); break;
-        case 'q': o.quiet = true; break;
+        case 'q': bench_quiet = true; break;
         case 'h': usage(stdout); exit(0);
         default: usage(stderr); exit(2);
         }
@@ -1467,49 +1315,26 @@ static void parse_args(int argc, char **argv)
         die("bad --count, --rate or --timeout");
     if (strlen(o.user_prefix) > 32 || strpbrk(o.user_prefix, "@:;<>\" \r\n") != NULL)
         die("--users: a short user name prefix");
-    for (int i = 0; i < g_nsides; i++)
-        parse_server(&g_side[i]);
-}
-
-static SSL_CTX *client_ctx(const char *ca)
-{
-    SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
-    if (ctx == NULL)
-        die("SSL_CTX_new failed");
-    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-    SSL_CTX_set_max_proto_version(ctx, o.tls12 ? TLS1_2_VERSION : TLS1_3_VERSION);
-    if (SSL_CTX_load_verify_locations(ctx, ca, NULL) != 1)
-        die("cannot load CA file %s", ca);
-    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
-    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF); /* full handshakes only */
-    SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
-    return ctx;
-}
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    g_stop = 1;
+    for (int i = 0; i < g_nsides; i++) {
+        const char *bad = parse_loopback(g_side[i].server, &g_side[i].addr);
+        if (bad != NULL)
+            die("%s: the server %s", g_side[i].server, bad);
+    }
 }
 
 int main(int argc, char **argv)
 {
     parse_args(argc, argv);
     g_trace = getenv("SIPLOAD_TRACE") != NULL;
-    signal(SIGPIPE, SIG_IGN);
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-        rl.rlim_cur = rl.rlim_max;
-        setrlimit(RLIMIT_NOFILE, &rl);
-    }
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && (rlim_t)o.conns + 16 > rl.rlim_cur)
+    catch_signals();
+    rlim_t nofile = raise_nofile_limit();
+    if ((rlim_t)o.conns + 16 > nofile)
         die("--conns %d needs more open files than the limit %lu (ulimit -n)", o.conns,
-            (unsigned long)rl.rlim_cur);
+            (unsigned long)nofile);
 
+    /* full handshakes only: no session cache */
     for (int i = 0; i < g_nsides; i++)
-        g_side[i].ctx = client_ctx(g_side[i].ca);
+        g_side[i].ctx = tls_client_ctx(g_side[i].ca, o.tls12);
 
     unsigned char rnd[12];
     RAND_bytes(rnd, sizeof rnd);
@@ -1527,9 +1352,7 @@ int main(int argc, char **argv)
         g_conns[i].idx = i;
         g_conns[i].fd = -1;
     }
-    g_ep = epoll_create1(EPOLL_CLOEXEC);
-    if (g_ep < 0)
-        die("epoll_create1: %s", strerror(errno));
+    g_ep = epoll_new();
 
     if (o.sc == SC_IDLE)
         run_idle();

@@ -32,30 +32,21 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
-#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
-#include <limits.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <signal.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/epoll.h>
-#include <sys/resource.h>
-#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/err.h>
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
-#include <openssl/x509v3.h>
+
+#include "benchlib.h"
 
 #define MAX_SESSIONS 10000
 #define MAX_DURATION_S 600
@@ -92,7 +83,7 @@ struct sess {
     bool tls;             /* TLS is up on this connection */
     bool pipelining;      /* offered in the last EHLO */
     bool starttls;        /* offered in the last EHLO */
-    bool out_armed;
+    uint32_t events;      /* what epoll watches for it */
     bool in_txn;          /* a message of the load is in flight */
     bool txn_failed;      /* one of its replies was a failure */
     bool stamp_on_flush;  /* record t_dataend when the write buffer drains */
@@ -121,7 +112,6 @@ static struct opts {
     const char *run;
     bool plain;
     bool tls12;
-    bool quiet;
     int sessions;
     int per_conn;
     int rcpts;
@@ -151,15 +141,13 @@ static char g_run[16];
 static char *g_body; /* the message body after the headers, ending with CRLF */
 static size_t g_body_len, g_wcap;
 static char g_date[64];
-static volatile sig_atomic_t g_stop;
 static bool g_issuing;  /* new messages may start */
 static bool g_winding;  /* after the load: finish, QUIT, do not reconnect */
 static bool g_trace;    /* SMTPLOAD_TRACE=1: every reply and command on stderr */
 
 /* statistics */
 static long g_issued, g_accepted, g_failed, g_connections, g_tls_ok;
-static uint32_t *g_lat, *g_txn, *g_setup;
-static size_t g_nlat, g_caplat, g_ntxn, g_captxn, g_nsetup, g_capsetup;
+static struct samples g_lat, g_txn, g_setup; /* us: dot to 250, MAIL to 250, connect to EHLO */
 static char g_tls_version[32], g_tls_cipher[64];
 static struct {
     char key[40];
@@ -168,61 +156,6 @@ static struct {
 static int g_nerrs;
 
 /* ---- small helpers ------------------------------------------------------- */
-
-__attribute__((format(printf, 1, 2), noreturn)) static void die(const char *fmt, ...);
-__attribute__((format(printf, 1, 2))) static void warn_limited(const char *fmt, ...);
-
-static void die(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("smtpload: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-    exit(2);
-}
-
-static void warn_limited(const char *fmt, ...)
-{
-    static int shown;
-    if (o.quiet || ++shown > 10)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("smtpload: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-}
-
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static long long unix_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-static void push_us(uint32_t **a, size_t *n, size_t *cap, uint64_t t0)
-{
-    uint64_t us = (now_ns() - t0) / 1000u;
-    if (*n == *cap) {
-        size_t nc = *cap ? *cap * 2 : 65536;
-        uint32_t *p = realloc(*a, nc * sizeof *p);
-        if (p == NULL)
-            die("out of memory");
-        *a = p;
-        *cap = nc;
-    }
-    (*a)[(*n)++] = us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
-}
 
 /* Count one error of a kind: "STAGE" or "STAGE_CODE". */
 static void count_err(const char *stage, int code)
@@ -246,14 +179,6 @@ static void count_err(const char *stage, int code)
     g_errs[g_nerrs++].n = 1;
 }
 
-static double self_cpu_s(void)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
-           ru.ru_stime.tv_usec / 1e6;
-}
-
 /* ---- connections ------------------------------------------------------------ */
 
 static void sess_close(struct sess *s, uint64_t retry_delay_ns);
@@ -267,12 +192,7 @@ static void set_state(struct sess *s, enum sstate st)
 
 static void arm(struct sess *s, bool want_out)
 {
-    if (s->out_armed == want_out)
-        return;
-    struct epoll_event ev = {.events = EPOLLIN | (want_out ? EPOLLOUT : 0), .data.ptr = s};
-    if (epoll_ctl(g_ep, EPOLL_CTL_MOD, s->fd, &ev) < 0)
-        die("epoll_ctl: %s", strerror(errno));
-    s->out_armed = want_out;
+    watch_events(g_ep, s->fd, s, &s->events, EPOLLIN | (want_out ? EPOLLOUT : 0));
 }
 
 /* A message in flight on s did not make it. */
@@ -302,32 +222,13 @@ static void sess_lost(struct sess *s, const char *what)
 /* Write what is buffered; 0 when done or waiting for EPOLLOUT, -1 on error. */
 static int flush(struct sess *s)
 {
-    while (s->woff < s->wlen) {
-        size_t left = s->wlen - s->woff;
-        ssize_t n;
-        if (s->tls) {
-            int r = SSL_write(s->ssl, s->wbuf + s->woff, left > INT_MAX ? INT_MAX : (int)left);
-            if (r <= 0) {
-                int e = SSL_get_error(s->ssl, r);
-                if (e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ) {
-                    arm(s, e == SSL_ERROR_WANT_WRITE);
-                    return 0;
-                }
-                ERR_clear_error();
-                return -1;
-            }
-            n = r;
-        } else {
-            n = send(s->fd, s->wbuf + s->woff, left, MSG_NOSIGNAL);
-            if (n < 0) {
-                if (errno == EAGAIN || errno == EINTR) {
-                    arm(s, true);
-                    return 0;
-                }
-                return -1;
-            }
-        }
-        s->woff += (size_t)n;
+    bool want_write;
+    int r = io_flush(s->tls ? s->ssl : NULL, s->fd, s->wbuf, &s->woff, s->wlen, &want_write);
+    if (r < 0)
+        return -1;
+    if (r == 0) {
+        arm(s, want_write);
+        return 0;
     }
     s->wlen = s->woff = 0;
     if (s->stamp_on_flush) {
@@ -377,38 +278,32 @@ static void sess_close(struct sess *s, uint64_t retry_delay_ns)
 
 static void sess_open(struct sess *s)
 {
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int fd = tcp_socket();
     if (fd < 0) {
         count_err("socket", 0);
         warn_limited("socket: %s", strerror(errno));
         s->retry_at = now_ns() + RETRY_NS;
         return;
     }
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     s->fd = fd;
     s->t_conn = now_ns();
     set_state(s, ST_CONNECTING);
-    s->out_armed = true;
+    s->events = EPOLLIN | EPOLLOUT;
     s->pipelining = s->starttls = s->tls = false;
     s->msgs_on_conn = 0;
     s->rlen = s->wlen = s->woff = 0;
-    struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT, .data.ptr = s};
-    if (epoll_ctl(g_ep, EPOLL_CTL_ADD, fd, &ev) < 0)
-        die("epoll_ctl: %s", strerror(errno));
     g_connections++;
-    if (connect(fd, (struct sockaddr *)&g_addr, sizeof g_addr) < 0 && errno != EINPROGRESS) {
+    int err = tcp_connect_start(g_ep, fd, &g_addr, s);
+    if (err != 0) {
         count_err("connect", 0);
-        warn_limited("connect: %s", strerror(errno));
+        warn_limited("connect: %s", strerror(err));
         sess_close(s, RETRY_NS);
     }
 }
 
 static void on_connected(struct sess *s)
 {
-    int err = 0;
-    socklen_t el = sizeof err;
-    getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &err, &el);
+    int err = connect_error(s->fd);
     if (err != 0) {
         count_err("connect", 0);
         warn_limited("connect to %s: %s", o.server, strerror(err));
@@ -442,43 +337,26 @@ static void on_secure(struct sess *s)
 
 static void do_handshake(struct sess *s)
 {
-    ERR_clear_error();
-    int r = SSL_do_handshake(s->ssl);
+    bool want_write;
+    int r = tls_handshake(s->ssl, &want_write);
     if (r == 1) {
         on_secure(s);
         return;
     }
-    int e = SSL_get_error(s->ssl, r);
-    if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
-        arm(s, e == SSL_ERROR_WANT_WRITE);
+    if (r == 0) {
+        arm(s, want_write);
         return;
     }
-    unsigned long le = ERR_get_error();
-    long vr = SSL_get_verify_result(s->ssl);
-    warn_limited("session %d: TLS handshake failed: %s%s%s", s->idx,
-                 le ? ERR_error_string(le, NULL) : "connection closed",
-                 vr != X509_V_OK ? "; certificate: " : "",
-                 vr != X509_V_OK ? X509_verify_cert_error_string(vr) : "");
-    ERR_clear_error();
-    count_err(vr != X509_V_OK ? "tls_verify" : "tls_handshake", 0);
+    char why[512];
+    bool unverified = tls_failure(s->ssl, why, sizeof why);
+    warn_limited("session %d: %s", s->idx, why);
+    count_err(unverified ? "tls_verify" : "tls_handshake", 0);
     sess_close(s, RETRY_NS);
 }
 
 static void start_tls(struct sess *s)
 {
-    s->ssl = SSL_new(g_ctx);
-    if (s->ssl == NULL || SSL_set_fd(s->ssl, s->fd) != 1)
-        die("SSL_new failed");
-    if (o.name != NULL) {
-        if (SSL_set_tlsext_host_name(s->ssl, o.name) != 1 || SSL_set1_host(s->ssl, o.name) != 1)
-            die("cannot set the expected name %s", o.name);
-    } else {
-        char ip[INET_ADDRSTRLEN];
-        inet_ntop(AF_INET, &g_addr.sin_addr, ip, sizeof ip);
-        if (X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(s->ssl), ip) != 1)
-            die("cannot set the expected address %s", ip);
-    }
-    SSL_set_connect_state(s->ssl);
+    s->ssl = tls_client_new(g_ctx, s->fd, o.name, &g_addr);
     set_state(s, ST_HANDSHAKE);
     do_handshake(s);
 }
@@ -625,7 +503,7 @@ static void on_reply(struct sess *s, int code)
             send_or_lose(s, "STARTTLS\r\n", 10);
             return;
         }
-        push_us(&g_setup, &g_nsetup, &g_capsetup, s->t_conn);
+        samples_add_since(&g_setup, s->t_conn);
         if (g_winding)
             send_quit(s);
         else
@@ -651,8 +529,8 @@ static void on_reply(struct sess *s, int code)
         if (s->in_txn && !s->txn_failed) {
             if (code / 100 == 2) {
                 g_accepted++;
-                push_us(&g_lat, &g_nlat, &g_caplat, s->t_dataend);
-                push_us(&g_txn, &g_ntxn, &g_captxn, s->t_mail);
+                samples_add_since(&g_lat, s->t_dataend);
+                samples_add_since(&g_txn, s->t_mail);
             } else
                 fail_txn(s, "dot", code);
         }
@@ -679,33 +557,12 @@ static void on_reply(struct sess *s, int code)
 /* Read what is there; -1 on EOF or error. */
 static int fill(struct sess *s)
 {
-    while (s->rlen < sizeof s->rbuf) {
-        size_t room = sizeof s->rbuf - s->rlen;
-        if (s->tls) {
-            ERR_clear_error();
-            int r = SSL_read(s->ssl, s->rbuf + s->rlen, (int)room);
-            if (r <= 0) {
-                int e = SSL_get_error(s->ssl, r);
-                if (e == SSL_ERROR_WANT_READ)
-                    return 0;
-                if (e == SSL_ERROR_WANT_WRITE) {
-                    arm(s, true);
-                    return 0;
-                }
-                ERR_clear_error();
-                return -1;
-            }
-            s->rlen += (size_t)r;
-        } else {
-            ssize_t r = recv(s->fd, s->rbuf + s->rlen, room, 0);
-            if (r < 0 && (errno == EAGAIN || errno == EINTR))
-                return 0;
-            if (r <= 0)
-                return -1;
-            s->rlen += (size_t)r;
-        }
-    }
-    return 0;
+    bool want_write;
+    int r = io_fill(s->tls ? s->ssl : NULL, s->fd, s->rbuf, sizeof s->rbuf, &s->rlen,
+                    &want_write);
+    if (want_write)
+        arm(s, true);
+    return r;
 }
 
 /* Handle every complete reply in the buffer. */
@@ -810,36 +667,9 @@ static void check_timeouts(void)
 static void loop_once_ns(uint64_t timeout_ns)
 {
     struct epoll_event evs[256];
-    struct timespec ts = {.tv_sec = (time_t)(timeout_ns / 1000000000u),
-                          .tv_nsec = (long)(timeout_ns % 1000000000u)};
-    int n = epoll_pwait2(g_ep, evs, 256, &ts, NULL);
-    if (n < 0 && errno != EINTR)
-        die("epoll_pwait2: %s", strerror(errno));
+    int n = wait_events_ns(g_ep, evs, 256, timeout_ns);
     for (int i = 0; i < n; i++)
         on_event(evs[i].data.ptr, evs[i].events);
-}
-
-static int cmp_u32(const void *a, const void *b)
-{
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-    return x < y ? -1 : x > y;
-}
-
-static uint32_t pct(const uint32_t *v, size_t n, double p)
-{
-    if (n == 0)
-        return 0;
-    size_t i = (size_t)(p / 100.0 * (double)(n - 1) + 0.5);
-    return v[i < n ? i : n - 1];
-}
-
-static void print_pcts(const char *name, uint32_t *v, size_t n)
-{
-    if (n > 1)
-        qsort(v, n, sizeof *v, cmp_u32);
-    printf("%s_us_p50=%u %s_us_p90=%u %s_us_p99=%u %s_us_p999=%u %s_us_max=%u\n", name,
-           pct(v, n, 50), name, pct(v, n, 90), name, pct(v, n, 99), name, pct(v, n, 99.9),
-           name, n ? v[n - 1] : 0);
 }
 
 static int busy_sessions(bool count_idle)
@@ -863,7 +693,7 @@ static void run(void)
     g_issuing = true;
     while (g_issuing) {
         uint64_t now = now_ns();
-        if (now >= end || g_issued >= o.count || g_stop)
+        if (now >= end || g_issued >= o.count || bench_stop)
             break;
         /* sessions without a connection open one (immediately, or after a
          * failure's pause), unless those being set up or idle already cover
@@ -943,9 +773,9 @@ static void run(void)
         printf("err_%s=%ld\n", g_errs[i].key, g_errs[i].n);
     printf("elapsed_s=%.3f issue_s=%.3f msgs_per_s=%.1f\n", elapsed,
            (double)(t_issue_end - t0) / 1e9, (double)g_accepted / elapsed);
-    print_pcts("lat", g_lat, g_nlat);
-    print_pcts("txn", g_txn, g_ntxn);
-    print_pcts("setup", g_setup, g_nsetup);
+    samples_print("lat", &g_lat);
+    samples_print("txn", &g_txn);
+    samples_print("setup", &g_setup);
     if (!o.plain)
         printf("tls_version=%s tls_cipher=%s\n", g_tls_version[0] ? g_tls_version : "none",
                g_tls_cipher[0] ? g_tls_cipher : "none");
@@ -1068,7 +898,7 @@ static void parse_args(int argc, char **argv)
         case 'H': o.helo = optarg; break;
         case 'T': o.timeout_ms = (int)parse_long(optarg, "--timeout", 1, 600000); break;
         case 'u': o.run = optarg; break;
-        case 'q': o.quiet = true; break;
+        case 'q': bench_quiet = true; break;
         case 'h': usage(stdout); exit(0);
         default: usage(stderr); exit(2);
         }
@@ -1086,62 +916,31 @@ static void parse_args(int argc, char **argv)
         die("--run: 1 to %zu letters or digits", sizeof g_run - 1);
     if ((o.cert == NULL) != (o.key == NULL))
         die("--cert and --key go together");
-
-    char host[64];
-    const char *colon = strrchr(o.server, ':');
-    if (colon == NULL || (size_t)(colon - o.server) >= sizeof host)
-        die("--server must be IPv4:PORT");
-    memcpy(host, o.server, (size_t)(colon - o.server));
-    host[colon - o.server] = '\0';
-    g_addr.sin_family = AF_INET;
-    g_addr.sin_port = htons((uint16_t)parse_long(colon + 1, "--server port", 1, 65535));
-    if (inet_pton(AF_INET, host, &g_addr.sin_addr) != 1)
-        die("--server must be IPv4:PORT");
-    if ((ntohl(g_addr.sin_addr.s_addr) >> 24) != 127)
-        die("--server must be on 127.0.0.0/8 (loopback benchmarks only)");
+    const char *bad = parse_loopback(o.server, &g_addr);
+    if (bad != NULL)
+        die("--server %s", bad);
 }
 
 static void setup_tls(void)
 {
-    g_ctx = SSL_CTX_new(TLS_client_method());
-    if (g_ctx == NULL)
-        die("SSL_CTX_new failed");
-    SSL_CTX_set_min_proto_version(g_ctx, TLS1_2_VERSION);
-    SSL_CTX_set_max_proto_version(g_ctx, o.tls12 ? TLS1_2_VERSION : TLS1_3_VERSION);
-    if (SSL_CTX_load_verify_locations(g_ctx, o.ca, NULL) != 1)
-        die("cannot load CA file %s", o.ca);
-    SSL_CTX_set_verify(g_ctx, SSL_VERIFY_PEER, NULL);
     /* a full handshake on every connection, as a new client would do */
-    SSL_CTX_set_session_cache_mode(g_ctx, SSL_SESS_CACHE_OFF);
+    g_ctx = tls_client_ctx(o.ca, o.tls12);
     SSL_CTX_set_options(g_ctx, SSL_OP_NO_TICKET);
-    SSL_CTX_set_mode(g_ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
     if (o.cert != NULL && (SSL_CTX_use_certificate_chain_file(g_ctx, o.cert) != 1 ||
                            SSL_CTX_use_PrivateKey_file(g_ctx, o.key, SSL_FILETYPE_PEM) != 1 ||
                            SSL_CTX_check_private_key(g_ctx) != 1))
         die("cannot load the client certificate %s and key %s", o.cert, o.key);
 }
 
-static void on_signal(int sig)
-{
-    (void)sig;
-    g_stop = 1;
-}
-
 int main(int argc, char **argv)
 {
     parse_args(argc, argv);
     g_trace = getenv("SMTPLOAD_TRACE") != NULL;
-    signal(SIGPIPE, SIG_IGN);
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-        rl.rlim_cur = rl.rlim_max;
-        setrlimit(RLIMIT_NOFILE, &rl);
-    }
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && (rlim_t)o.sessions + 16 > rl.rlim_cur)
+    catch_signals();
+    rlim_t nofile = raise_nofile_limit();
+    if ((rlim_t)o.sessions + 16 > nofile)
         die("--sessions %d needs more open files than the limit %lu", o.sessions,
-            (unsigned long)rl.rlim_cur);
+            (unsigned long)nofile);
     if (!o.plain)
         setup_tls();
     build_body();
@@ -1164,9 +963,7 @@ int main(int argc, char **argv)
         if (g_sess[i].wbuf == NULL)
             die("out of memory");
     }
-    g_ep = epoll_create1(EPOLL_CLOEXEC);
-    if (g_ep < 0)
-        die("epoll_create1: %s", strerror(errno));
+    g_ep = epoll_new();
 
     run();
     fflush(stdout);
@@ -1174,9 +971,9 @@ int main(int argc, char **argv)
         free(g_sess[i].wbuf);
     free(g_sess);
     free(g_body);
-    free(g_lat);
-    free(g_txn);
-    free(g_setup);
+    free(g_lat.v);
+    free(g_txn.v);
+    free(g_setup.v);
     SSL_CTX_free(g_ctx);
     return (g_failed > 0 || g_accepted == 0) ? 1 : 0;
 }

@@ -26,28 +26,22 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <signal.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/epoll.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+
+#include "benchlib.h"
 
 #define RBUF_SIZE 16384
 #define WBUF_SIZE 4096
@@ -67,8 +61,7 @@ struct conn {
     bool tls;
     bool helo;
     bool mail;
-    bool out_armed;
-    bool in_armed;         /* EPOLLIN (off while replies wait to be written) */
+    uint32_t events;       /* what epoll watches (no EPOLLIN while replies wait) */
     bool line_start;       /* DATA: the next byte starts a line */
     bool in_headers;       /* DATA: before the empty line */
     int rcpts;
@@ -99,7 +92,6 @@ static SSL_CTX *g_ctx;
 static int g_ep, g_lfd;
 static struct conn *g_all;
 static int g_nconns;
-static volatile sig_atomic_t g_stop;
 enum { MSG_UNMARKED = -1, MSG_STALE = -2 };
 static uint8_t *g_seen; /* bitmap of the current run's delivered SEQ values */
 static char g_runs[RUNS_KEPT][RUN_MAX]; /* runs seen; the current one is g_runs[g_nruns-1] */
@@ -113,33 +105,6 @@ static struct {
     long long run_first_us, run_last_us;
 } g_st;
 static bool g_dirty;
-
-__attribute__((format(printf, 1, 2), noreturn)) static void die(const char *fmt, ...);
-
-static void die(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("smtpsink: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-    exit(2);
-}
-
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static long long unix_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 static void write_status(void)
 {
@@ -175,13 +140,7 @@ static void write_status(void)
 
 static void set_events(struct conn *c, bool in, bool out)
 {
-    if (c->in_armed == in && c->out_armed == out)
-        return;
-    struct epoll_event ev = {.events = (in ? EPOLLIN : 0) | (out ? EPOLLOUT : 0), .data.ptr = c};
-    if (epoll_ctl(g_ep, EPOLL_CTL_MOD, c->fd, &ev) < 0)
-        die("epoll_ctl: %s", strerror(errno));
-    c->in_armed = in;
-    c->out_armed = out;
+    watch_events(g_ep, c->fd, c, &c->events, (in ? EPOLLIN : 0) | (out ? EPOLLOUT : 0));
 }
 
 static void conn_free(struct conn *c)
@@ -206,36 +165,13 @@ static void conn_free(struct conn *c)
 /* Write the pending replies; 1 when all written, 0 when waiting, -1 on error. */
 static int flush(struct conn *c)
 {
-    while (c->woff < c->wlen) {
-        size_t left = c->wlen - c->woff;
-        ssize_t n;
-        if (c->tls) {
-            ERR_clear_error();
-            int r = SSL_write(c->ssl, c->wbuf + c->woff, (int)left);
-            if (r <= 0) {
-                int e = SSL_get_error(c->ssl, r);
-                if (e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ) {
-                    set_events(c, e == SSL_ERROR_WANT_READ, e == SSL_ERROR_WANT_WRITE);
-                    return 0;
-                }
-                ERR_clear_error();
-                return -1;
-            }
-            n = r;
-        } else {
-            n = send(c->fd, c->wbuf + c->woff, left, MSG_NOSIGNAL);
-            if (n < 0) {
-                if (errno == EAGAIN || errno == EINTR) {
-                    set_events(c, false, true);
-                    return 0;
-                }
-                return -1;
-            }
-        }
-        c->woff += (size_t)n;
-    }
-    c->wlen = c->woff = 0;
-    return 1;
+    bool want_write;
+    int r = io_flush(c->tls ? c->ssl : NULL, c->fd, c->wbuf, &c->woff, c->wlen, &want_write);
+    if (r == 0)
+        set_events(c, !want_write, want_write);
+    else if (r == 1)
+        c->wlen = c->woff = 0;
+    return r;
 }
 
 static void reply(struct conn *c, const char *text)
@@ -461,8 +397,8 @@ static void start_handshake(struct conn *c)
 /* Returns false when the connection is to be closed. */
 static bool do_handshake(struct conn *c)
 {
-    ERR_clear_error();
-    int r = SSL_do_handshake(c->ssl);
+    bool want_write;
+    int r = tls_handshake(c->ssl, &want_write);
     if (r == 1) {
         c->tls = true;
         c->state = CS_CMD;
@@ -471,9 +407,8 @@ static bool do_handshake(struct conn *c)
         set_events(c, true, false);
         return true;
     }
-    int e = SSL_get_error(c->ssl, r);
-    if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
-        set_events(c, e == SSL_ERROR_WANT_READ, e == SSL_ERROR_WANT_WRITE);
+    if (r == 0) {
+        set_events(c, !want_write, want_write);
         return true;
     }
     ERR_clear_error();
@@ -485,29 +420,9 @@ static bool do_handshake(struct conn *c)
 /* Read what is there; -1 on EOF or error. */
 static int fill(struct conn *c)
 {
-    while (c->rlen < sizeof c->rbuf) {
-        size_t room = sizeof c->rbuf - c->rlen;
-        if (c->tls) {
-            ERR_clear_error();
-            int r = SSL_read(c->ssl, c->rbuf + c->rlen, (int)room);
-            if (r <= 0) {
-                int e = SSL_get_error(c->ssl, r);
-                if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
-                    return 0;
-                ERR_clear_error();
-                return -1;
-            }
-            c->rlen += (size_t)r;
-        } else {
-            ssize_t r = recv(c->fd, c->rbuf + c->rlen, room, 0);
-            if (r < 0 && (errno == EAGAIN || errno == EINTR))
-                return 0;
-            if (r <= 0)
-                return -1;
-            c->rlen += (size_t)r;
-        }
-    }
-    return 0;
+    bool want_write; /* unused: the sink waits for input either way (as it always did) */
+    return io_fill(c->tls ? c->ssl : NULL, c->fd, c->rbuf, sizeof c->rbuf, &c->rlen,
+                   &want_write);
 }
 
 /* Read, answer, write, until the input is exhausted.  false: close. */
@@ -561,11 +476,10 @@ static void on_accept(void)
             g_st.errors++;
             continue;
         }
-        int one = 1;
-        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        set_nodelay(fd);
         c->fd = fd;
         c->state = CS_CMD;
-        c->in_armed = true;
+        c->events = EPOLLIN;
         c->last_active = now_ns();
         c->next_all = g_all;
         if (g_all)
@@ -636,17 +550,10 @@ static void parse_args(int argc, char **argv)
 
 static void listen_on(void)
 {
-    char host[64];
-    const char *colon = strrchr(o.listen, ':');
-    if (colon == NULL || (size_t)(colon - o.listen) >= sizeof host)
-        die("--listen must be IPv4:PORT");
-    memcpy(host, o.listen, (size_t)(colon - o.listen));
-    host[colon - o.listen] = '\0';
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(colon + 1))};
-    if (inet_pton(AF_INET, host, &a.sin_addr) != 1 || a.sin_port == 0)
-        die("--listen must be IPv4:PORT");
-    if ((ntohl(a.sin_addr.s_addr) >> 24) != 127)
-        die("--listen must be on 127.0.0.0/8 (loopback benchmarks only)");
+    struct sockaddr_in a;
+    const char *bad = parse_loopback(o.listen, &a);
+    if (bad != NULL)
+        die("--listen %s", bad);
     g_lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     int one = 1;
     if (g_lfd < 0 || setsockopt(g_lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
@@ -672,12 +579,6 @@ static void setup_tls(void)
         die("cannot load the certificate %s and key %s", o.cert, o.key);
 }
 
-static void on_signal(int sig)
-{
-    (void)sig;
-    g_stop = 1;
-}
-
 static void close_idle(uint64_t now)
 {
     for (struct conn *c = g_all, *next; c != NULL; c = next) {
@@ -690,37 +591,27 @@ static void close_idle(uint64_t now)
 int main(int argc, char **argv)
 {
     parse_args(argc, argv);
-    signal(SIGPIPE, SIG_IGN);
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-        rl.rlim_cur = rl.rlim_max;
-        setrlimit(RLIMIT_NOFILE, &rl);
-    }
+    catch_signals();
+    raise_nofile_limit();
     if (!o.plain)
         setup_tls();
     g_seen = calloc(SEQ_BITS / 8, 1);
     if (g_seen == NULL)
         die("out of memory");
     listen_on();
-    g_ep = epoll_create1(EPOLL_CLOEXEC);
-    if (g_ep < 0)
-        die("epoll_create1: %s", strerror(errno));
+    g_ep = epoll_new();
     struct epoll_event lev = {.events = EPOLLIN, .data.ptr = NULL};
     if (epoll_ctl(g_ep, EPOLL_CTL_ADD, g_lfd, &lev) < 0)
         die("epoll_ctl: %s", strerror(errno));
     write_status();
 
     uint64_t end = now_ns() + (uint64_t)(o.lifetime * 1e9), next_status = 0, next_idle = 0;
-    while (!g_stop) {
+    while (!bench_stop) {
         uint64_t now = now_ns();
         if (now >= end)
             break;
         struct epoll_event evs[256];
-        int n = epoll_wait(g_ep, evs, 256, 100);
-        if (n < 0 && errno != EINTR)
-            die("epoll_wait: %s", strerror(errno));
+        int n = wait_events_ns(g_ep, evs, 256, 100000000u);
         now = now_ns();
         for (int i = 0; i < n; i++) {
             struct conn *c = evs[i].data.ptr;
