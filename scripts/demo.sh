@@ -37,6 +37,7 @@ trust:
   ca: ca/ca.pem
   crls: [ca/crl.pem]
 store: state/trustnet.sqlite
+metrics_dir: state                # trustnet stats reads it
 sites:
   - name: demo
     pools:
@@ -84,6 +85,8 @@ Send mail with STARTTLS; it goes on to the mailbox host $MAILBOX_HOST
 waits in the queue:
   swaks --server $SMTP_LISTEN --to alice@corp.test --tls --tls-verify --tls-ca-path $CA/ca.pem --tls-sni fe1.corp.test
   $TN mailq --topology $DEMO/topology.yaml --server fe1.corp.test
+What the server counts (connections, handshakes, requests, mail):
+  $TN stats --topology $DEMO/topology.yaml --server fe1.corp.test
 
 TEXT
 exec "$TN" serve --topology "$DEMO/topology.yaml" --server fe1.corp.test

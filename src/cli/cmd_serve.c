@@ -6,6 +6,7 @@
 
 #include "cli/commands.h"
 #include "common/log.h"
+#include "common/metrics.h"
 #include "common/signals.h"
 #include "common/str.h"
 #include "mail/mail_server.h"
@@ -40,7 +41,9 @@ static const char help_text[] =
     "    See trustnet mailq for the queue.\n"
     "\n"
     "    Every connection is logged with peer address, TLS version, cipher,\n"
-    "    client certificate (if any) and verdict.\n"
+    "    client certificate (if any) and verdict.  With metrics_dir in the\n"
+    "    topology, the server's counters are written there every 10 s (see\n"
+    "    trustnet stats).\n"
     "\n"
     "SIGNALS\n"
     "    SIGTERM, SIGINT  clean shutdown: stop accepting, close connections\n"
@@ -64,6 +67,9 @@ static const char help_text[] =
     "\n"
     "EXAMPLE\n"
     "    trustnet serve --topology demo/topology.yaml --server fe1.corp.test\n";
+
+/* How often the metrics file is rewritten (also when a role stops). */
+#define METRICS_INTERVAL_MS 10000
 
 struct serve_ctx {
     const char *topology_file;
@@ -142,8 +148,10 @@ static int load_config(struct sip_server_config *cfg, void *arg, tn_err *err)
 }
 
 /* Which roles the topology gives our server (each role then loads and
- * checks what it needs, and reports its problems itself). */
-static int server_roles(const struct serve_ctx *ctx, unsigned *roles, tn_err *err)
+ * checks what it needs, and reports its problems itself), and where it
+ * writes its metrics ("" when the topology has no metrics_dir). */
+static int server_roles(const struct serve_ctx *ctx, unsigned *roles, char *metrics,
+                        size_t metrics_len, tn_err *err)
 {
     struct topology *topo = NULL;
     struct topology_diags diags;
@@ -157,6 +165,10 @@ static int server_roles(const struct serve_ctx *ctx, unsigned *roles, tn_err *er
         rc = tn_errf(err, "%s: no server %s in the topology", ctx->topology_file,
                      ctx->server_fqdn);
     *roles = s ? s->roles : 0;
+    metrics[0] = '\0';
+    if (rc == 0 && topo->metrics_dir.path != NULL &&
+        topology_metrics_file(topo, ctx->server_fqdn, metrics, metrics_len) < 0)
+        rc = tn_errf(err, "metrics_dir %s: path too long", topo->metrics_dir.path);
     topology_free(topo);
     return rc;
 }
@@ -248,11 +260,23 @@ int cmd_serve(int argc, char **argv)
     }
     tn_err err;
     unsigned roles;
-    if (server_roles(&ctx, &roles, &err) < 0) {
+    char metrics[4096];
+    if (server_roles(&ctx, &roles, metrics, sizeof metrics, &err) < 0) {
         tn_log(TN_LOG_ERROR, "serve", "%s", err.msg);
         return TN_EXIT_USAGE;
     }
-    if (!(roles & (TOPO_ROLE_FRONTEND | TOPO_ROLE_EDGE)))
-        return run_mail_only(&ctx);
-    return run_sip(&ctx, roles);
+    /* The writer thread must leave the signals to the roles. */
+    tn_signals_block(NULL);
+    if (tn_metrics_start(metrics[0] ? metrics : NULL, ctx.server_fqdn, METRICS_INTERVAL_MS,
+                         &err) < 0) {
+        tn_log(TN_LOG_ERROR, "serve", "%s", err.msg);
+        return TN_EXIT_REFUSED;
+    }
+    if (metrics[0])
+        tn_log(TN_LOG_INFO, "metrics", "written to %s every %d s", metrics,
+               METRICS_INTERVAL_MS / 1000);
+    int rc = roles & (TOPO_ROLE_FRONTEND | TOPO_ROLE_EDGE) ? run_sip(&ctx, roles)
+                                                          : run_mail_only(&ctx);
+    tn_metrics_stop();
+    return rc;
 }

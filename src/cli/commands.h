@@ -19,5 +19,6 @@ int cmd_topology(int argc, char **argv); /* src/cli/cmd_topology.c */
 int cmd_serve(int argc, char **argv); /* src/cli/cmd_serve.c */
 int cmd_mailq(int argc, char **argv); /* src/cli/cmd_mail.c  */
 int cmd_mail(int argc, char **argv);  /* src/cli/cmd_mail.c  */
+int cmd_stats(int argc, char **argv); /* src/cli/cmd_stats.c */
 
 #endif

@@ -39,6 +39,8 @@ static const char usage_text[] =
     "             list the messages in a mail server's queue\n"
     "    mail flush|delete --topology FILE --server FQDN\n"
     "             retry the queue now, or delete messages from it\n"
+    "    stats --topology FILE --server FQDN\n"
+    "             a server's metrics (Prometheus text format)\n"
     "\n"
     "EXIT STATUS\n"
     "    0 success or trusted, 1 refused or failed, 2 bad usage or cannot\n"
@@ -61,6 +63,7 @@ static const struct command commands[] = {
     {"serve", cmd_serve},
     {"mailq", cmd_mailq},
     {"mail", cmd_mail},
+    {"stats", cmd_stats},
 };
 
 int main(int argc, char **argv)

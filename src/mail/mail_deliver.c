@@ -334,6 +334,15 @@ static int64_t next_try_ms(unsigned attempts, int64_t now, int64_t expires_ms)
 }
 
 /* Record the outcome; bounce what failed for good; 0 when done. */
+/* One recipient's attempt, for metrics. */
+static void count_outcome(struct mail_stats *st, enum spool_rcpt_status status)
+{
+    tn_counter_add(status == SPOOL_RCPT_DELIVERED ? &st->delivered
+                   : status == SPOOL_RCPT_PENDING ? &st->deferred
+                                                  : &st->bounced,
+                   1);
+}
+
 static int64_t settle(struct mail_deliverer *d, struct spool_message *msg, struct outcome *out,
                       const bool *tried, size_t *bounced_now, int64_t now)
 {
@@ -349,6 +358,7 @@ static int64_t settle(struct mail_deliverer *d, struct spool_message *msg, struc
         struct spool_rcpt_state *r = &st->rcpts[i];
         if (r->status != SPOOL_RCPT_PENDING)
             continue;
+        bool expired_now = false;
         if (tried[i]) {
             tn_strlcpy(r->reply, out[i].text, sizeof r->reply);
             tn_strlcpy(r->remote_mta, out[i].remote, sizeof r->remote_mta);
@@ -365,7 +375,10 @@ static int64_t settle(struct mail_deliverer *d, struct spool_message *msg, struc
                         r->reply[0] ? r->reply : "never tried");
             tn_strlcpy(r->reply, reason, sizeof r->reply);
             r->status = SPOOL_RCPT_BOUNCED;
+            expired_now = true;
         }
+        if (tried[i] || expired_now)
+            count_outcome(&d->ms->stats, r->status);
         if (r->status == SPOOL_RCPT_BOUNCED)
             bounced_now[bounced++] = i;
         else if (r->status == SPOOL_RCPT_PENDING)

@@ -347,9 +347,27 @@ void mail_queue_stop(struct mail_queue *q)
         pthread_join(q->threads[i], NULL);
     if (q->control_started)
         pthread_join(q->control, NULL);
+    q->n_threads = 0;
+    q->control_started = false;
+}
+
+void mail_queue_free(struct mail_queue *q)
+{
+    if (q == NULL)
+        return;
     pthread_cond_destroy(&q->wake);
     pthread_cond_destroy(&q->stop);
     pthread_mutex_destroy(&q->lock);
     free(q->heap);
     free(q);
+}
+
+size_t mail_queue_size(struct mail_queue *q)
+{
+    pthread_mutex_lock(&q->lock);
+    size_t n = q->n;
+    for (unsigned i = 0; i < DELIVERY_THREADS; i++)
+        n += q->busy[i][0] != '\0';
+    pthread_mutex_unlock(&q->lock);
+    return n;
 }

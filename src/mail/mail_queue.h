@@ -24,7 +24,11 @@ struct mail_queue *mail_queue_start(struct mail_server *ms, tn_err *err);
 void mail_queue_add(struct mail_queue *q, const char *id);
 /* Retry every message now (trustnet mail flush). */
 void mail_queue_flush(struct mail_queue *q);
-/* Finish the deliveries in progress and stop; free. */
+/* Finish the deliveries in progress and stop the threads. */
 void mail_queue_stop(struct mail_queue *q);
+/* After mail_queue_stop. */
+void mail_queue_free(struct mail_queue *q);
+/* Messages in the queue: waiting, and being delivered now. */
+size_t mail_queue_size(struct mail_queue *q);
 
 #endif

@@ -96,6 +96,38 @@ static int init(struct mail_server *ms, tn_err *err)
     return start_listener(ms, err);
 }
 
+static void mail_metrics(struct tn_metrics_out *o, void *ctx)
+{
+    struct mail_server *ms = ctx;
+    worker_group_metrics(&ms->group, o, "trustnet_smtp");
+    static const struct {
+        const char *name, *help;
+        size_t offset;
+    } counters[] = {
+        {"trustnet_mail_accepted_total", "Messages accepted into the queue (250 after DATA).",
+         offsetof(struct mail_stats, accepted)},
+        {"trustnet_mail_refused_total",
+         "MAIL FROM, RCPT TO or message data refused by policy or syntax.",
+         offsetof(struct mail_stats, refused)},
+        {"trustnet_mail_delivered_total", "Recipients delivered to the next hop.",
+         offsetof(struct mail_stats, delivered)},
+        {"trustnet_mail_deferred_total", "Recipient delivery attempts that failed for now.",
+         offsetof(struct mail_stats, deferred)},
+        {"trustnet_mail_bounced_total",
+         "Recipients given up: permanent failure or queue lifetime over.",
+         offsetof(struct mail_stats, bounced)},
+    };
+    for (size_t i = 0; i < sizeof counters / sizeof counters[0]; i++) {
+        tn_metrics_family(o, counters[i].name, "counter", counters[i].help);
+        tn_metrics_sample(o, counters[i].name, "",
+                          tn_counter_get((const tn_counter *)((const char *)&ms->stats +
+                                                              counters[i].offset)));
+    }
+    tn_metrics_family(o, "trustnet_mail_queue_messages", "gauge",
+                      "Messages in the queue: waiting, or being delivered now.");
+    tn_metrics_sample(o, "trustnet_mail_queue_messages", "", mail_queue_size(ms->queue));
+}
+
 mail_server *mail_server_start(const char *topology_file, const char *fqdn, tn_err *err)
 {
     struct mail_server *ms = calloc(1, sizeof *ms);
@@ -113,6 +145,10 @@ mail_server *mail_server_start(const char *topology_file, const char *fqdn, tn_e
         mail_server_stop(ms);
         return NULL;
     }
+    tn_err merr;
+    ms->counted = tn_metrics_add_source(mail_metrics, ms, &merr) == 0;
+    if (!ms->counted)
+        tn_log(TN_LOG_ERROR, "metrics", "%s", merr.msg);
     return ms;
 }
 
@@ -183,10 +219,13 @@ void mail_server_stop(mail_server *ms)
         drain_loops(&ms->group);
         worker_group_stop(&ms->group);
     }
+    mail_queue_stop(ms->queue);
+    if (ms->counted)
+        tn_metrics_remove_source(mail_metrics, ms); /* after the last count */
     if (ms->group_ready)
         worker_group_free(&ms->group);
     mail_committer_free(ms->committer);
-    mail_queue_stop(ms->queue);
+    mail_queue_free(ms->queue);
     spool_close(ms->spool);
     for (size_t i = 0; i < ms->n_retired; i++) {
         mail_policy_free(ms->retired_policy[i]);

@@ -20,6 +20,15 @@ struct mail_queue;
 
 #define MAIL_RETIRED_MAX 64
 
+/* What the mail role did, for metrics (any thread adds). */
+struct mail_stats {
+    tn_counter accepted;        /* messages queued (250 after DATA) */
+    tn_counter refused;         /* MAIL, RCPT or DATA refused by policy or syntax */
+    tn_counter delivered;       /* recipients delivered */
+    tn_counter deferred;        /* recipient attempts that failed for now */
+    tn_counter bounced;         /* recipients given up (permanent error or expired) */
+};
+
 struct mail_server {
     char topology_file[4096];
     char fqdn[256];
@@ -39,6 +48,8 @@ struct mail_server {
     unsigned max_rcpts;
     unsigned max_errors;      /* per session, then 421 */
     uint64_t data_timeout_ms;
+    struct mail_stats stats;
+    bool counted;             /* a metrics source */
 };
 
 /* The policy and topology in force now (a reload swaps them; the old

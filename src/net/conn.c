@@ -84,6 +84,17 @@ void conn_close(struct conn *c, const char *reason)
         finish_close(c);
 }
 
+/* The handshake's outcome, for metrics: trusted when the connection
+ * survived the protocol's judgement too. */
+static void count_handshake(const struct conn *c, bool trusted)
+{
+    struct conn_stats *st = &c->worker->group->stats;
+    if (c->outgoing)
+        tn_counter_add(trusted ? &st->trusted_out : &st->refused_out, 1);
+    else
+        tn_counter_add(trusted ? &st->trusted_in : &st->refused_in, 1);
+}
+
 static void log_handshake(struct conn *c)
 {
     char line[1400];
@@ -108,6 +119,7 @@ static void on_handshake_timeout(ev_loop *loop, void *ctx)
 {
     struct conn *c = ctx;
     c->handshake_timer = 0;
+    count_handshake(c, false);
     tn_log(TN_LOG_INFO, "tls", "peer=%s tls=- verdict=refused: %s within %llu ms", c->peer,
            c->state == CONN_CONNECTING ? "no TCP connection" : "no TLS handshake",
            (unsigned long long)c->limits->handshake_ms);
@@ -219,6 +231,7 @@ static void finish_connect(struct conn *c)
         char reason[160];
         tn_snprintf(reason, sizeof reason, "cannot connect to %s (%s): %s", c->peer,
                     c->expect_name ? c->expect_name : "?", strerror(error));
+        count_handshake(c, false);
         tn_log(TN_LOG_INFO, "tls", "peer=%s tls=- verdict=refused: %s", c->peer, reason);
         conn_close(c, NULL);
         return;
@@ -509,6 +522,7 @@ static void continue_handshake(struct conn *c)
     c->handshake_timer = 0;
     c->want_write = false;
     if (io != TLS_IO_OK) {
+        count_handshake(c, false);
         log_handshake(c);
         conn_close(c, NULL);
         return;
@@ -521,6 +535,7 @@ static void continue_handshake(struct conn *c)
         c->handler->on_secure(c, c->handler->ctx);
         c->busy--;
     }
+    count_handshake(c, c->state != CONN_CLOSED);
     log_handshake(c);
     if (c->state == CONN_CLOSED)
         return;

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/str.h"
 #include "net/net_connect.h"
 #include "net/worker_internal.h"
 
@@ -117,6 +118,7 @@ static void accept_one(struct worker *w, int fd, const struct sockaddr *sa, unsi
     struct worker_group *g = w->group;
     /* TCP_NODELAY comes from the listening socket (Linux copies it). */
     if (!take_connection_slot(g)) {
+        tn_counter_add(&g->stats.over_limit, 1);
         tn_log(TN_LOG_WARN, g->log_component, "refusing connection: limit of %zu reached",
                g->max_connections);
         close(fd);
@@ -340,4 +342,39 @@ int worker_send(struct worker_group *g, uint64_t conn_id, const void *buf, size_
         return 0;
     free(p);
     return -1;
+}
+
+/* --- metrics ------------------------------------------------------------------ */
+
+static void family_sample(struct tn_metrics_out *o, const char *prefix, const char *suffix,
+                          const char *type, const char *help, uint64_t value)
+{
+    char name[128];
+    tn_snprintf(name, sizeof name, "%s_%s", prefix, suffix);
+    tn_metrics_family(o, name, type, help);
+    tn_metrics_sample(o, name, "", value);
+}
+
+void worker_group_metrics(const struct worker_group *g, struct tn_metrics_out *o,
+                          const char *prefix)
+{
+    const struct conn_stats *st = &g->stats;
+    family_sample(o, prefix, "connections_open", "gauge", "TCP connections open now.",
+                  __atomic_load_n(&g->connections, __ATOMIC_RELAXED));
+    family_sample(o, prefix, "connections_over_limit_total", "counter",
+                  "Connections refused at accept: the max_connections limit was reached.",
+                  tn_counter_get(&st->over_limit));
+    char name[128];
+    tn_snprintf(name, sizeof name, "%s_tls_handshakes_total", prefix);
+    tn_metrics_family(o, name, "counter",
+                      "TLS handshakes by direction (in: accepted, out: opened by us) and "
+                      "verdict (refused includes timeouts and failed connects).");
+    tn_metrics_sample(o, name, "direction=\"in\",verdict=\"trusted\"",
+                      tn_counter_get(&st->trusted_in));
+    tn_metrics_sample(o, name, "direction=\"in\",verdict=\"refused\"",
+                      tn_counter_get(&st->refused_in));
+    tn_metrics_sample(o, name, "direction=\"out\",verdict=\"trusted\"",
+                      tn_counter_get(&st->trusted_out));
+    tn_metrics_sample(o, name, "direction=\"out\",verdict=\"refused\"",
+                      tn_counter_get(&st->refused_out));
 }

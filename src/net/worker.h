@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "common/idmap.h"
+#include "common/metrics.h"
 #include "net/conn.h"
 
 #define WORKER_MAX 64
@@ -49,6 +50,17 @@ struct worker {
     char read_scratch[WORKER_READ_SCRATCH];
 };
 
+/* What the group's connections did, for metrics (any worker adds).  A
+ * handshake counts as trusted when the connection is still open after the
+ * protocol judged its peer (a server certificate must also name a server
+ * of the topology), else as refused; timeouts and failed connects are
+ * refused too. */
+struct conn_stats {
+    tn_counter trusted_in, refused_in;   /* accepted connections */
+    tn_counter trusted_out, refused_out; /* connections we opened */
+    tn_counter over_limit;               /* refused at accept: max_connections */
+};
+
 struct worker_group {
     struct worker workers[WORKER_MAX];
     unsigned n;
@@ -60,6 +72,7 @@ struct worker_group {
     size_t max_connections;
     size_t connections; /* atomic */
     const char *log_component;
+    struct conn_stats stats;
     /* Connections no longer owned by the worker their id names: id -> new
      * owner + 1.  n_moved (atomic) lets worker_owner skip the lock while
      * nothing has moved. */
@@ -74,6 +87,9 @@ int worker_group_init(struct worker_group *g, unsigned n, const char *addr,
                       tls_config *tls_cfg, const struct conn_handler *handler,
                       const struct conn_limits *limits, size_t max_connections, tn_err *err);
 int worker_group_start(struct worker_group *g, tn_err *err);
+/* The group's connection metrics, named prefix_* ("trustnet_sip"). */
+void worker_group_metrics(const struct worker_group *g, struct tn_metrics_out *o,
+                          const char *prefix);
 /* Stop every loop, join the threads, close every connection. */
 void worker_group_stop(struct worker_group *g);
 void worker_group_free(struct worker_group *g);

@@ -104,6 +104,7 @@ int sip_auth_check(struct sip_worker *sw, struct conn *c, const struct sip_msg *
     if (strcmp(cr.username, user) != 0) {
         tn_log(TN_LOG_INFO, "auth", "peer=%s %s@%s refused: credentials of %s", c->peer, user,
                domain, cr.username);
+        tn_counter_add(&sw->stats.auth_refused, 1);
         sip_reply(sw, c, req, 403, "Forbidden - credentials are for another user", NULL);
         return 0;
     }
@@ -116,8 +117,10 @@ int sip_auth_check(struct sip_worker *sw, struct conn *c, const struct sip_msg *
                found < 0 ? err.msg : found > 0 ? "unknown user" : "wrong password");
         if (found < 0)
             sip_reply(sw, c, req, 500, "Server Internal Error - store unavailable", NULL);
-        else
+        else {
+            tn_counter_add(&sw->stats.auth_refused, 1);
             sip_reply(sw, c, req, 403, "Forbidden - wrong user name or password", NULL);
+        }
         return 0;
     }
     tn_log(TN_LOG_DEBUG, "auth", "peer=%s %s@%s authenticated (%s)", c->peer, user, domain,

@@ -371,3 +371,15 @@ uint64_t sip_location_conn_for_contact(struct sip_location *loc, const char *con
     pthread_mutex_unlock(&loc->lock);
     return id;
 }
+
+size_t sip_location_count(struct sip_location *loc, time_t now)
+{
+    size_t n = 0;
+    pthread_mutex_lock(&loc->lock);
+    for (size_t i = 0; i < loc->n_buckets; i++)
+        for (const struct loc_entry *e = loc->buckets[i]; e != NULL; e = e->next)
+            for (size_t k = 0; k < e->n; k++)
+                n += e->bindings[k].expires_at > now;
+    pthread_mutex_unlock(&loc->lock);
+    return n;
+}

@@ -77,6 +77,8 @@ void sip_location_remove_aor(struct sip_location *loc, const char *aor);
 /* Current bindings of aor, best q first; returns how many were written. */
 size_t sip_location_lookup(struct sip_location *loc, const char *aor, time_t now,
                            struct loc_binding *out, size_t max);
+/* How many bindings are current (for metrics: walks every entry). */
+size_t sip_location_count(struct sip_location *loc, time_t now);
 /* The connection of aor's best current binding (highest q) that has one,
  * or 0: what routing needs, without copying the bindings. */
 uint64_t sip_location_best_conn(struct sip_location *loc, const char *aor, time_t now);

@@ -52,6 +52,8 @@ void sip_reply(struct sip_worker *sw, struct conn *c, const struct sip_msg *req,
         tn_log(TN_LOG_WARN, "sip", "peer=%s cannot build %d response", c->peer, status);
         return;
     }
+    if (status >= 100 && status < 700)
+        tn_counter_add(&sw->stats.replies[status / 100], 1);
     tn_log(TN_LOG_DEBUG, "sip", "peer=%s <- %d %s (%.*s)", c->peer, status, reason,
            (int)req->method_str.len, req->method_str.p);
     conn_send(c, sw->out, (size_t)n);

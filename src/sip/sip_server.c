@@ -194,6 +194,7 @@ static void handle_message(struct sip_worker *sw, struct conn *c, const char *bu
     struct sip_msg *m = &sw->msg;
     c->messages_in++;
     if (sip_parse(m, buf, len, &perr) < 0) {
+        tn_counter_add(&sw->stats.bad_messages, 1);
         tn_log(TN_LOG_INFO, "sip", "peer=%s bad message: %d %s", c->peer, perr.status,
                perr.reason);
         /* A request we can answer gets the reason; a bad response is dropped. */
@@ -201,10 +202,13 @@ static void handle_message(struct sip_worker *sw, struct conn *c, const char *bu
             sip_reply(sw, c, m, perr.status, perr.reason, NULL);
         return;
     }
-    if (m->is_request)
+    if (m->is_request) {
+        tn_counter_add(&sw->stats.requests[m->method], 1);
         sip_proxy_request(sw, c, m);
-    else
+    } else {
+        tn_counter_add(&sw->stats.responses, 1);
         sip_proxy_response(sw, c, m);
+    }
 }
 
 /* The stream cannot be framed any more: answer what we can, then close.
@@ -215,6 +219,7 @@ static void refuse_stream(struct sip_worker *sw, struct conn *c, const char *buf
 {
     const char *end = sip_find_blank_line(buf, len);
     struct sip_parse_error ignored;
+    tn_counter_add(&sw->stats.bad_messages, 1);
     tn_log(TN_LOG_INFO, "sip", "peer=%s unframeable input: %d %s", c->peer, why->status,
            why->reason);
     if (end != NULL) {
@@ -581,6 +586,54 @@ static void server_free(struct sip_server *srv)
         sip_location_free(&srv->loc);
 }
 
+/* --- metrics -------------------------------------------------------------------- */
+
+static uint64_t sum_workers(const struct sip_server *srv, size_t offset)
+{
+    uint64_t sum = 0;
+    for (unsigned i = 0; i < srv->group.n; i++) {
+        const struct sip_worker *sw = srv->group.workers[i].app;
+        if (sw != NULL)
+            sum += tn_counter_get((const tn_counter *)((const char *)&sw->stats + offset));
+    }
+    return sum;
+}
+
+#define STAT(field) sum_workers(srv, offsetof(struct sip_stats, field))
+
+static void sip_metrics(struct tn_metrics_out *o, void *ctx)
+{
+    const struct sip_server *srv = ctx;
+    char labels[64];
+    worker_group_metrics(&srv->group, o, "trustnet_sip");
+    tn_metrics_family(o, "trustnet_sip_requests_total", "counter",
+                      "SIP requests received, by method.");
+    for (int m = 0; m <= SIP_PUBLISH; m++) {
+        tn_snprintf(labels, sizeof labels, "method=\"%s\"",
+                    m == SIP_METHOD_OTHER ? "other" : sip_method_name((enum sip_method)m));
+        tn_metrics_sample(o, "trustnet_sip_requests_total", labels, STAT(requests[m]));
+    }
+    tn_metrics_family(o, "trustnet_sip_responses_total", "counter",
+                      "SIP responses received from other hops.");
+    tn_metrics_sample(o, "trustnet_sip_responses_total", "", STAT(responses));
+    tn_metrics_family(o, "trustnet_sip_replies_total", "counter",
+                      "SIP responses this server made itself, by class.");
+    for (int k = 1; k <= 6; k++) {
+        tn_snprintf(labels, sizeof labels, "class=\"%dxx\"", k);
+        tn_metrics_sample(o, "trustnet_sip_replies_total", labels, STAT(replies[k]));
+    }
+    tn_metrics_family(o, "trustnet_sip_bad_messages_total", "counter",
+                      "SIP messages refused as malformed or too large.");
+    tn_metrics_sample(o, "trustnet_sip_bad_messages_total", "", STAT(bad_messages));
+    tn_metrics_family(o, "trustnet_sip_auth_refused_total", "counter",
+                      "Digest credentials refused (403).");
+    tn_metrics_sample(o, "trustnet_sip_auth_refused_total", "", STAT(auth_refused));
+    tn_metrics_family(o, "trustnet_sip_registered_contacts", "gauge",
+                      "Contacts bound to users now (registrations).");
+    tn_metrics_sample(o, "trustnet_sip_registered_contacts", "",
+                      sip_location_count((struct sip_location *)&srv->loc, time(NULL)));
+}
+
 int sip_server_run(const struct sip_server_config *cfg, sip_server_reload_fn fn, void *ctx,
                    tn_err *err)
 {
@@ -597,7 +650,13 @@ int sip_server_run(const struct sip_server_config *cfg, sip_server_reload_fn fn,
     if (rc == 0) {
         tn_log(TN_LOG_INFO, "sip", "%s listening on %s (TLS only), %u workers", cfg->fqdn,
                cfg->listen, srv->group.n);
+        tn_err merr;
+        bool counted = tn_metrics_add_source(sip_metrics, srv, &merr) == 0;
+        if (!counted)
+            tn_log(TN_LOG_ERROR, "metrics", "%s", merr.msg);
         wait_for_signals(srv, &set, fn, ctx);
+        if (counted)
+            tn_metrics_remove_source(sip_metrics, srv); /* after the last count */
     }
     server_free(srv);
     free(srv);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 
 #include "common/idmap.h"
+#include "common/metrics.h"
 #include "net/worker.h"
 #include "sip/sip_binding_writer.h"
 #include "sip/sip_digest.h"
@@ -46,6 +47,15 @@ struct sip_server {
     int port;
 };
 
+/* Counted by each worker, summed for metrics (sip_server.c). */
+struct sip_stats {
+    tn_counter requests[SIP_PUBLISH + 1]; /* received, by method (0: other) */
+    tn_counter responses;                 /* received (to forward) */
+    tn_counter replies[7];                /* made here, by class: [2] is 2xx */
+    tn_counter bad_messages;              /* unparseable or unframeable */
+    tn_counter auth_refused;              /* wrong credentials: 403 */
+};
+
 struct sip_worker {
     struct sip_server *srv;
     struct worker *w;
@@ -58,6 +68,7 @@ struct sip_worker {
     struct sip_msg msg;       /* parse scratch (large: not on the stack) */
     struct sip_msg msg2;      /* a second one, when two messages meet */
     char out[SIP_OUT_MAX];    /* build scratch */
+    struct sip_stats stats;
 };
 
 /* sip_reply.c: answer a request from this server. */

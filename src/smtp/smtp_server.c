@@ -244,6 +244,7 @@ static void cmd_mail(struct session *s, const struct smtp_cmd *cmd)
     if (mail_policy_check_sender(policy(s), (const struct sockaddr *)&s->client_sa,
                                  cmd->path.domain, &s->client, conn_tls(s->conn),
                                  &s->connector, &no) < 0) {
+        tn_counter_add(&s->ms->stats.refused, 1);
         tn_log(TN_LOG_INFO, "smtp", "client=%s from=<%s> refused: %s", s->client_ip,
                cmd->path.addr, no.log);
         reply(s, "%d %s %s\r\n", no.code, no.enhanced, no.text);
@@ -282,6 +283,7 @@ static void cmd_rcpt(struct session *s, const struct smtp_cmd *cmd)
     }
     struct mail_refusal no;
     if (mail_policy_check_rcpt(policy(s), domain, &s->client, &no) < 0) {
+        tn_counter_add(&s->ms->stats.refused, 1);
         tn_log(TN_LOG_INFO, "smtp", "client=%s from=<%s> to=<%s> refused: %s", s->client_ip,
                s->txn->sender, addr, no.log);
         reply(s, "%d %s <%s>: %s\r\n", no.code, no.enhanced, addr, no.text);
@@ -445,6 +447,7 @@ static void commit_done(struct mail_commit_job *job)
     struct session *s = c ? c->proto : NULL;
     if (s != NULL && s->state == S_COMMITTING) {
         if (job->id[0] != '\0') {
+            tn_counter_add(&s->ms->stats.accepted, 1);
             reply(s, "250 2.0.0 Ok: queued as %s\r\n", job->id);
             tn_log(TN_LOG_INFO, "smtp", "%s: client=%s from=<%s> rcpts=%zu tls=%s%s%s queued",
                    job->id, s->client_ip, t->sender, t->n_rcpts, t->tls[0] ? t->tls : "none",
@@ -489,6 +492,7 @@ static void end_of_data(struct session *s)
 {
     struct smtp_parse_error fault;
     if (smtp_data_verdict(&s->data, &fault) < 0) {
+        tn_counter_add(&s->ms->stats.refused, 1);
         tn_log(TN_LOG_INFO, "smtp", "client=%s from=<%s> message refused: %s", s->client_ip,
                s->txn->sender, fault.text);
         refuse_parse(s, &fault);

@@ -8,9 +8,14 @@
  * it may serve both sides of mutual TLS (serverAuth and clientAuth), and it
  * chains to trust.ca without being revoked by trust.crls.
  */
+#include <errno.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
 #include <openssl/evp.h>
 #include <openssl/x509v3.h>
-#include <time.h>
 
 #include "tls/tls_chain_check.h"
 #include "tls/tls_name.h"
@@ -202,10 +207,27 @@ static void check_connector_cas(const struct topology *t, struct topology_diags 
         check_ca_ref(d, &t->inbound[i].ca, "inbound", t->inbound[i].name);
 }
 
+/* Servers write their metrics file there: it must be a directory we may
+ * write in (a temporary file is renamed over the old one). */
+static void check_metrics_dir(const struct topology *t, struct topology_diags *d)
+{
+    const struct topo_file *dir = &t->metrics_dir;
+    struct stat st;
+    if (dir->path == NULL)
+        return;
+    if (stat(dir->path, &st) < 0)
+        ERR(d, dir->pos, "metrics_dir %s: %s", dir->path, strerror(errno));
+    else if (!S_ISDIR(st.st_mode))
+        ERR(d, dir->pos, "metrics_dir %s: not a directory", dir->path);
+    else if (access(dir->path, W_OK | X_OK) < 0)
+        ERR(d, dir->pos, "metrics_dir %s: cannot write there: %s", dir->path, strerror(errno));
+}
+
 int topology_check_files(const struct topology *topo, const struct topo_server *server,
                          struct topology_diags *diags)
 {
     size_t before = diags->errors;
+    check_metrics_dir(topo, diags);
     tls_trust *trust = enterprise_trust(topo, diags);
     for (size_t i = 0; i < topo->n_servers; i++)
         if (server == NULL || server == &topo->servers[i])

@@ -109,3 +109,10 @@ void topology_roles_text(unsigned roles, char *buf, size_t len)
         if (roles & names[i].bit)
             tn_appendf(buf, len, "%s%s", buf[0] ? ", " : "", names[i].name);
 }
+
+int topology_metrics_file(const struct topology *t, const char *fqdn, char *out, size_t len)
+{
+    if (t->metrics_dir.path == NULL)
+        return -1;
+    return tn_snprintf(out, len, "%s/trustnet-%s.prom", t->metrics_dir.path, fqdn) < 0 ? -1 : 0;
+}

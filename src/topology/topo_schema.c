@@ -812,6 +812,7 @@ static const struct key_spec top_keys[] = {
     {"mail", false, V_CUSTOM, 0, 0, 0, read_mail},
     {"trust", true, V_CUSTOM, 0, 0, 0, read_trust},
     {"store", false, V_PATH, TOPO_FIELD(store), 0, 0, NULL},
+    {"metrics_dir", false, V_PATH, TOPO_FIELD(metrics_dir), 0, 0, NULL},
     {"limits", false, V_CUSTOM, 0, 0, 0, read_limits},
     {"sites", true, V_CUSTOM, 0, 0, 0, read_sites},
     {"users", false, V_CUSTOM, 0, 0, 0, read_users},

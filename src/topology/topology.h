@@ -228,6 +228,7 @@ struct topology {
         size_t n_crls;
     } trust;
     struct topo_file store;               /* default store (SQLite file) */
+    struct topo_file metrics_dir;         /* where servers write metrics; optional */
     struct topo_limits limits;
 
     struct topo_site *sites;
@@ -296,5 +297,9 @@ const struct topo_mail_route *topology_find_mail_route(const struct topology *to
                                                        const char *domain);
 /* "frontend", "frontend, edge", ... */
 void topology_roles_text(unsigned roles, char *buf, size_t len);
+
+/* The metrics file of server fqdn: metrics_dir/trustnet-FQDN.prom.
+ * -1 when the topology has no metrics_dir or the path does not fit. */
+int topology_metrics_file(const struct topology *t, const char *fqdn, char *out, size_t len);
 
 #endif
