@@ -271,7 +271,8 @@ static void nonce_forged_or_garbage(void **state)
     sip_digest_nonce_new(&secret_a, "corp.test", 2000000, later, sizeof later);
     memcpy(later + 11, nonce + 11, SIP_DIGEST_NONCE_LEN - 11);
     assert_int_equal(check_at(S(later), 2000000), SIP_NONCE_INVALID);
-    /* Truncated, extended, garbage, empty, NULL, padded, standard base64. */
+    /* Truncated, extended, garbage, empty, NULL, an embedded NUL, padded,
+     * standard base64. */
     char longer[SIP_DIGEST_NONCE_LEN + 2];
     memcpy(longer, nonce, SIP_DIGEST_NONCE_LEN);
     longer[SIP_DIGEST_NONCE_LEN] = 'A';
@@ -279,6 +280,16 @@ static void nonce_forged_or_garbage(void **state)
     char with_nul[SIP_DIGEST_NONCE_LEN];
     memcpy(with_nul, nonce, sizeof with_nul);
     with_nul[5] = '\0';
+    /* The same length, with the padding or the characters of standard
+     * base64 that base64url does not have. */
+    char padded[SIP_DIGEST_NONCE_LEN + 1], plus[SIP_DIGEST_NONCE_LEN + 1],
+        slash[SIP_DIGEST_NONCE_LEN + 1];
+    memcpy(padded, nonce, sizeof padded);
+    memcpy(plus, nonce, sizeof plus);
+    memcpy(slash, nonce, sizeof slash);
+    padded[SIP_DIGEST_NONCE_LEN - 1] = '=';
+    plus[3] = '+';
+    slash[7] = '/';
     const struct digest_str garbage[] = {
         {nonce, SIP_DIGEST_NONCE_LEN - 1},
         S(longer),
@@ -286,6 +297,9 @@ static void nonce_forged_or_garbage(void **state)
         S(""),
         {NULL, 0},
         {with_nul, sizeof with_nul},
+        S(padded),
+        S(plus),
+        S(slash),
     };
     for (size_t i = 0; i < sizeof garbage / sizeof garbage[0]; i++)
         assert_int_equal(check_at(garbage[i], 1000000), SIP_NONCE_INVALID);
