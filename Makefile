@@ -38,7 +38,7 @@ TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tests/%)
 DEB_PKGS := gcc make pkg-config libssl-dev openssl libcmocka-dev python3 ca-certificates \
             libyaml-dev libsqlite3-dev \
             sip-tester socat sipsak baresip linphone-cli iproute2 kamailio kamailio-tls-modules \
-            postfix swaks libnet-ssleay-perl python3-aiosmtpd
+            postfix swaks libnet-ssleay-perl python3-aiosmtpd testssl.sh
 
 .PHONY: all deps build check run clean asan
 all: deps
