@@ -162,6 +162,15 @@ static void drop_empty(struct loc_entry **p)
     }
 }
 
+/* RFC 5626 6 / RFC 5627: a device (instance) names its binding, per
+ * flow (reg-id); without instances, the Contact URI does. */
+static bool same_binding(const struct loc_binding *old, const struct loc_binding *b)
+{
+    if (old->instance[0] != '\0' && b->instance[0] != '\0')
+        return strcmp(old->instance, b->instance) == 0 && old->reg_id == b->reg_id;
+    return strcmp(old->contact, b->contact) == 0;
+}
+
 /* Room for one more binding in a full entry: expired bindings go first,
  * then the flowless one (loaded after a restart) that expires first: its
  * client is behind NAT and can only be reached over a connection it opens
@@ -186,7 +195,8 @@ static bool make_room(struct loc_entry *e, time_t now, loc_gone_fn *evicted, voi
     if (victim == e->n)
         return false;
     if (evicted != NULL)
-        evicted(&e->bindings[victim], ctx);
+        evicted(&e->bindings[victim], "no connection since the restart, dropped to make room",
+                ctx);
     remove_binding(e, victim);
     return true;
 }
@@ -209,11 +219,13 @@ static enum loc_update_result update_locked(struct sip_location *loc,
     struct loc_entry *e = *p;
     for (size_t i = 0; i < e->n; i++) {
         struct loc_binding *old = &e->bindings[i];
-        if (strcmp(old->contact, b->contact) != 0)
+        if (!same_binding(old, b))
             continue;
         if (strcmp(old->call_id, b->call_id) == 0 && b->cseq <= old->cseq)
             return LOC_OUT_OF_ORDER;
         *existed = true;
+        if (strcmp(old->contact, b->contact) != 0 && evicted != NULL)
+            evicted(old, "replaced by a new registration of the same device", ctx);
         if (b->expires_at <= now)
             remove_binding(e, i);
         else
@@ -287,6 +299,7 @@ uint64_t sip_location_best_conn(struct sip_location *loc, const char *aor, time_
 {
     uint64_t conn = 0;
     int best_q = -1;
+    time_t best_exp = 0;
     pthread_mutex_lock(&loc->lock);
     struct loc_entry **p = find_entry(loc, aor);
     for (size_t i = 0; *p != NULL && i < (*p)->n;) {
@@ -295,8 +308,11 @@ uint64_t sip_location_best_conn(struct sip_location *loc, const char *aor, time_
             remove_binding(*p, i); /* expired: forget it on the way */
             continue;
         }
-        if (b->conn_id != 0 && b->q > best_q) {
+        /* Equal q: the most recently refreshed flow (RFC 5626 7), which
+         * with one registration interval is the one that expires last. */
+        if (b->conn_id != 0 && (b->q > best_q || (b->q == best_q && b->expires_at > best_exp))) {
             best_q = b->q;
+            best_exp = b->expires_at;
             conn = b->conn_id;
         }
         i++;
@@ -314,7 +330,7 @@ static size_t drop_aor_bindings(struct sip_location *loc, const char *aor, uint6
     for (size_t i = 0; *p != NULL && i < (*p)->n;) {
         if ((*p)->bindings[i].conn_id == conn_id) {
             if (gone != NULL)
-                gone(&(*p)->bindings[i], ctx);
+                gone(&(*p)->bindings[i], "connection gone", ctx);
             remove_binding(*p, i);
             dropped++;
         } else {

@@ -26,6 +26,7 @@
 #define LOC_AOR_MAX 256
 #define LOC_CONTACT_MAX 512
 #define LOC_CALLID_MAX 256
+#define LOC_INSTANCE_MAX 128 /* "<urn:uuid:...>" is 47 */
 #define LOC_MAX_BINDINGS_PER_AOR 10
 
 struct loc_binding {
@@ -36,6 +37,13 @@ struct loc_binding {
     time_t expires_at;
     int q; /* 0-1000 */
     uint64_t conn_id; /* the flow; 0 when unknown (loaded after a restart) */
+    /* The device (+sip.instance, RFC 5626/5627) and its flow number
+     * (reg-id; 0: none).  With an instance, a binding is that device's
+     * (and flow's), whatever its Contact URI: a new REGISTER from the
+     * device replaces it, so a client that comes back on a new port or
+     * connection leaves no stale binding behind. */
+    char instance[LOC_INSTANCE_MAX];
+    uint32_t reg_id;
 };
 
 struct loc_entry;
@@ -60,15 +68,18 @@ enum loc_update_result {
 int sip_location_init(struct sip_location *loc, tn_err *err);
 void sip_location_free(struct sip_location *loc);
 
-/* Told of a binding the service dropped by itself, under the location's
- * lock (it must not call back into the location service). */
-typedef void loc_gone_fn(const struct loc_binding *b, void *ctx);
+/* Told of a binding the service dropped by itself, and why, under the
+ * location's lock (it must not call back into the location service). */
+typedef void loc_gone_fn(const struct loc_binding *b, const char *why, void *ctx);
 
-/* Add or refresh a binding (expires_at in the past removes it).  existed
- * (may be NULL): whether the binding was there before.  An address-of-record
- * with LOC_MAX_BINDINGS_PER_AOR bindings makes room by dropping a binding
- * without a flow (loaded after a restart), told to evicted (may be NULL);
- * LOC_TOO_MANY when every binding has a live flow. */
+/* Add or refresh a binding (expires_at in the past removes it): the one
+ * of the same device and reg-id when both have an instance, else the one
+ * of the same Contact URI.  existed (may be NULL): whether it was there
+ * before.  A binding replaced under another Contact URI is told to
+ * evicted (may be NULL), as is one dropped to make room: an
+ * address-of-record with LOC_MAX_BINDINGS_PER_AOR bindings drops one
+ * without a flow (loaded after a restart); LOC_TOO_MANY when every
+ * binding has a live flow. */
 enum loc_update_result sip_location_update(struct sip_location *loc,
                                            const struct loc_binding *b, bool *existed,
                                            loc_gone_fn *evicted, void *ctx);

@@ -3,6 +3,8 @@
 #include "sip/sip_server_internal.h"
 
 #include <stdlib.h>
+#include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "common/log.h"
@@ -18,6 +20,7 @@ struct reg_ctx {
     char aor[LOC_AOR_MAX];
     uint32_t header_expires;
     bool has_header_expires;
+    bool outbound; /* the client supports RFC 5626 and gave a flow (reg-id) */
 };
 
 static int parse_q(sip_str q)
@@ -93,17 +96,50 @@ static int persist(struct reg_ctx *r, const struct loc_binding *b, bool existed)
     tn_strlcpy(sb.call_id, b->call_id, sizeof sb.call_id);
     tn_strlcpy(sb.received, r->c->peer, sizeof sb.received);
     sip_flow_id(r->c->id, sb.flow_id, sizeof sb.flow_id);
+    tn_strlcpy(sb.instance, b->instance, sizeof sb.instance);
+    sb.reg_id = b->reg_id;
     return binding_writer_put(bw, &sb, existed);
 }
 
-/* A binding without a connection (kept from before a restart) made room
- * for a new one (sip_location_update): said, and gone from the store. */
-static void evicted(const struct loc_binding *b, void *ctx)
+/* A binding sip_location_update dropped (a device's new registration
+ * replaced it, or it made room): said, and gone from the store. */
+static void evicted(const struct loc_binding *b, const char *why, void *ctx)
 {
-    tn_log(TN_LOG_INFO, "registrar",
-           "%s: binding %s (no connection since the restart) dropped to make room", b->aor,
-           b->contact);
-    sip_binding_gone(b, ctx);
+    tn_log(TN_LOG_INFO, "registrar", "%s: binding %s: %s", b->aor, b->contact, why);
+    sip_binding_gone(b, why, ctx);
+}
+
+/* Whether the request lists option tag in Supported (a list header: one
+ * entry per value). */
+static bool supports(const struct sip_msg *req, const char *tag)
+{
+    size_t len = strlen(tag);
+    for (const struct sip_header *h = sip_msg_first(req, SIP_HDR_SUPPORTED); h;
+         h = sip_msg_next(req, h)) {
+        sip_str v = sip_str_trim(h->value);
+        if (v.len == len && strncasecmp(v.p, tag, len) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* The device and flow of a Contact (RFC 5626 6): reg-id counts only with
+ * an instance and when the client supports outbound; the instance alone
+ * still names the device (RFC 5627). */
+static bool take_instance(struct reg_ctx *r, const struct sip_name_addr *na,
+                          struct loc_binding *b)
+{
+    if (na->instance.len == 0)
+        return true;
+    if (sip_str_copy(b->instance, sizeof b->instance, na->instance) < 0) {
+        sip_reply(r->sw, r->c, r->req, 400, "Bad Request - +sip.instance too long", NULL);
+        return false;
+    }
+    if (na->has_reg_id && supports(r->req, "outbound")) {
+        b->reg_id = na->reg_id;
+        r->outbound = true;
+    }
+    return true;
 }
 
 static bool apply_contact(struct reg_ctx *r, const struct sip_name_addr *na)
@@ -119,6 +155,8 @@ static bool apply_contact(struct reg_ctx *r, const struct sip_name_addr *na)
         sip_reply(r->sw, r->c, r->req, 400, "Bad Request - Contact or Call-ID too long", NULL);
         return false;
     }
+    if (!take_instance(r, na, &b))
+        return false;
     bool existed;
     enum loc_update_result u = sip_location_update(&r->sw->srv->loc, &b, &existed,
                                                    evicted, &r->sw->srv->bindings);
@@ -176,10 +214,19 @@ static void reply_bindings(struct reg_ctx *r)
     time_t now = time(NULL);
     size_t n = sip_location_lookup(&r->sw->srv->loc, r->aor, now, found,
                                    LOC_MAX_BINDINGS_PER_AOR);
-    char extra[LOC_MAX_BINDINGS_PER_AOR * (LOC_CONTACT_MAX + 40)] = "";
-    for (size_t i = 0; i < n; i++)
-        tn_appendf(extra, sizeof extra, "Contact: <%s>;expires=%ld\r\n", found[i].contact,
+    char extra[LOC_MAX_BINDINGS_PER_AOR * (LOC_CONTACT_MAX + LOC_INSTANCE_MAX + 96) + 32] = "";
+    /* RFC 5626 6: a registration that used outbound says so. */
+    if (r->outbound)
+        tn_appendf(extra, sizeof extra, "Require: outbound\r\n");
+    for (size_t i = 0; i < n; i++) {
+        tn_appendf(extra, sizeof extra, "Contact: <%s>;expires=%ld", found[i].contact,
                    (long)(found[i].expires_at - now));
+        if (found[i].instance[0] != '\0')
+            tn_appendf(extra, sizeof extra, ";+sip.instance=\"%s\"", found[i].instance);
+        if (found[i].reg_id != 0)
+            tn_appendf(extra, sizeof extra, ";reg-id=%u", (unsigned)found[i].reg_id);
+        tn_appendf(extra, sizeof extra, "\r\n");
+    }
     tn_log(TN_LOG_DEBUG, "registrar", "peer=%s %s: %zu binding(s)", r->c->peer, r->aor, n);
     sip_reply(r->sw, r->c, r->req, 200, "OK", extra);
 }

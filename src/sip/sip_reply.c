@@ -44,8 +44,17 @@ void sip_reply(struct sip_worker *sw, struct conn *c, const struct sip_msg *req,
         return;
     }
     local_tag(req, tag, sizeof tag);
-    char extra[2048];
-    tn_snprintf(extra, sizeof extra, "Server: trustnet\r\n%s", extra_headers ? extra_headers : "");
+    /* Room for a registrar's ten bindings; a cut header would be a
+     * malformed reply, so a list that does not fit is not sent at all. */
+    char extra[8192];
+    if (tn_snprintf(extra, sizeof extra, "Server: trustnet\r\n%s",
+                    extra_headers ? extra_headers : "") < 0) {
+        tn_log(TN_LOG_WARN, "sip", "peer=%s %d response: headers too large, 500 instead",
+               c->peer, status);
+        status = 500;
+        reason = "Server Internal Error - response too large";
+        tn_snprintf(extra, sizeof extra, "Server: trustnet\r\n");
+    }
     int n = sip_build_response(sw->out, sizeof sw->out, req, status, reason,
                                status > 100 ? tag : NULL, extra, NULL, 0, NULL);
     if (n < 0) {

@@ -299,8 +299,9 @@ static void fail_waiting_requests(struct sip_worker *sw, struct conn *c)
     }
 }
 
-void sip_binding_gone(const struct loc_binding *b, void *ctx)
+void sip_binding_gone(const struct loc_binding *b, const char *why, void *ctx)
 {
+    (void)why;
     struct binding_writer *bw = ctx;
     if (binding_writer_del(bw, b->aor, b->contact) < 0)
         tn_log(TN_LOG_ERROR, "registrar", "%s: out of memory", b->aor);
@@ -413,6 +414,8 @@ static int load_bindings(const struct store_binding *b, void *ctx)
     tn_strlcpy(lb.aor, b->aor, sizeof lb.aor);
     tn_strlcpy(lb.contact, b->contact, sizeof lb.contact);
     tn_strlcpy(lb.call_id, b->call_id, sizeof lb.call_id);
+    tn_strlcpy(lb.instance, b->instance, sizeof lb.instance);
+    lb.reg_id = b->reg_id;
     sip_location_update(&srv->loc, &lb, NULL, sip_binding_gone, &srv->bindings);
     return 0;
 }

@@ -97,7 +97,7 @@ void sip_proxy_worker_free(struct sip_worker *sw);
 /* sip_server.c: a binding the location service dropped (its connection
  * died, or it made room for a new one) leaves the store at the next batch;
  * ctx is the server's binding writer.  A loc_gone_fn. */
-void sip_binding_gone(const struct loc_binding *b, void *ctx);
+void sip_binding_gone(const struct loc_binding *b, const char *why, void *ctx);
 
 /* The store's name for a connection (flow) id. */
 static inline void sip_flow_id(uint64_t conn_id, char *buf, size_t len)

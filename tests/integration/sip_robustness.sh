@@ -118,6 +118,37 @@ fi
 expect_stored "^alice@corp.test +[^ ]+ +[^ ]+ +0$" \
     "the store forgets the binding of a closed connection"
 
+# ---- a device that registers again replaces its binding (RFC 5626 outbound) --------------
+# Connection A registers alice's device (+sip.instance, reg-id 1) and stays
+# open; connection B registers the same device and flow under another
+# Contact (a new port): the 200 lists only B's binding and says
+# Require: outbound, although A's connection is still up.
+INST='<urn:uuid:00000000-0000-0000-0000-0000000000a1>'
+oreg() { # PORT: a REGISTER of alice's device from that port
+    printf '%s' "REGISTER sip:corp.test SIP/2.0\r\nVia: SIP/2.0/TLS 127.0.0.1:$1;branch=z9hG4bK-o{n}\r\nMax-Forwards: 70\r\nFrom: <sip:alice@corp.test>;tag=o$1\r\nTo: <sip:alice@corp.test>\r\nCall-ID: outbound-$1@probe\r\nSupported: outbound, path\r\nContact: <sip:alice@127.0.0.1:$1;transport=tls>;+sip.instance=\"$INST\";reg-id=1\r\nExpires: 600\r\n"
+}
+sip_log_mark
+sip_client "send:$(oreg 5801)CSeq: 1 REGISTER\r\nContent-Length: 0\r\n\r\n" \
+    'expect:^SIP/2.0 401 .*?\r\n\r\n' digest:SHA-256:alice:alice-pw:REGISTER:sip:corp.test \
+    "send:$(oreg 5801)CSeq: 2 REGISTER\r\n{auth}\r\nContent-Length: 0\r\n\r\n" \
+    'expect:^SIP/2.0 200 OK\r\n.*?\r\n\r\n' "waitfile:$TMP/b-done" >"$TMP/a.out" 2>&1 &
+A_PID=$!
+if sip_wait_log "alice@corp.test: 1 binding\(s\)" 5; then ok "device registered over connection A"; else
+    not_ok "device registered over connection A" "$(cat "$TMP/a.out")"; fi
+ONE='(?:(?!Contact:).)*?'
+client "the same device over connection B: 200 with Require: outbound and only B's binding" \
+    "send:$(oreg 5802)CSeq: 1 REGISTER\r\nContent-Length: 0\r\n\r\n" \
+    'expect:^SIP/2.0 401 .*?\r\n\r\n' digest:SHA-256:alice:alice-pw:REGISTER:sip:corp.test \
+    "send:$(oreg 5802)CSeq: 2 REGISTER\r\n{auth}\r\nContent-Length: 0\r\n\r\n" \
+    "expect:^SIP/2.0 200 OK\r\n${ONE}Require: outbound\r\n${ONE}Contact: <sip:alice@127.0.0.1:5802;transport=tls>;expires=[0-9]+;\+sip.instance=\"$INST\";reg-id=1\r\n${ONE}\r\n\r\n"
+touch "$TMP/b-done"
+if wait "$A_PID"; then ok "connection A stayed up meanwhile"; else
+    not_ok "connection A stayed up meanwhile" "$(cat "$TMP/a.out")"; fi
+connections=$((connections + 2))
+expect_grep "registrar: alice@corp.test: binding sip:alice@127.0.0.1:5801;transport=tls: replaced by a new registration of the same device" \
+    "$SIP_LOG" "the log says which binding the device's new registration replaced"
+expect_stored "^alice@corp.test +[^ ]+ +[^ ]+ +0$" "both connections closed: no binding left"
+
 # ---- registrations survive a restart --------------------------------------------------
 # alice registers (digest SHA-256, as python computes it) and keeps her
 # connection while the server is stopped under her.
@@ -174,7 +205,7 @@ client "alice registers an 11th contact over a live connection: 200" \
     "send:${NREG}CSeq: 2 REGISTER\r\n{auth}\r\nContent-Length: 0\r\n\r\n" \
     'expect:^SIP/2.0 200 OK\r\n.*?Contact: <sip:alice@127.0.0.1:5997;transport=tls>;expires=[0-9]+.*?\r\n\r\n'
 connections=$((connections + 1))
-if sip_wait_log "alice@corp.test: binding sip:alice@127.0.0.1:6001;transport=tls \(no connection since the restart\) dropped to make room" 3; then
+if sip_wait_log "alice@corp.test: binding sip:alice@127.0.0.1:6001;transport=tls: no connection since the restart, dropped to make room" 3; then
     ok "the stale binding that expires first made room, and the log says so"
 else
     not_ok "the stale binding that expires first made room, and the log says so"

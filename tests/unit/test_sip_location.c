@@ -121,8 +121,9 @@ static void at_most_ten_bindings(void **state)
     sip_location_free(&loc);
 }
 
-static void note_evicted(const struct loc_binding *b, void *ctx)
+static void note_evicted(const struct loc_binding *b, const char *why, void *ctx)
 {
+    (void)why;
     tn_strlcpy(ctx, b->contact, LOC_CONTACT_MAX);
 }
 
@@ -176,11 +177,77 @@ static void expired_bindings_make_room(void **state)
     sip_location_free(&loc);
 }
 
+static struct loc_binding device(const char *contact, const char *instance, uint32_t reg_id,
+                                 uint32_t cseq, uint64_t conn)
+{
+    struct loc_binding b = binding("a@corp.test", contact, "c", cseq, 60, conn);
+    tn_strlcpy(b.instance, instance, sizeof b.instance);
+    b.reg_id = reg_id;
+    return b;
+}
+
+/* RFC 5626/5627: a device's new registration replaces its binding even
+ * under a new Contact URI (new port, new connection), and the replaced
+ * one is told; another reg-id is another flow of the same device; without
+ * instances the Contact URI decides, as before. */
+static void device_replaces_its_binding(void **state)
+{
+    struct sip_location loc;
+    tn_err err;
+    assert_int_equal(sip_location_init(&loc, &err), 0);
+    char evicted[LOC_CONTACT_MAX] = "";
+    struct loc_binding first = device("sip:a@h:5001", "<urn:uuid:1>", 1, 1, 11);
+    struct loc_binding again = device("sip:a@h:5002", "<urn:uuid:1>", 1, 2, 12);
+    struct loc_binding flow2 = device("sip:a@h:5003", "<urn:uuid:1>", 2, 3, 13);
+    struct loc_binding other = device("sip:a@h:5004", "<urn:uuid:2>", 1, 4, 14);
+    struct loc_binding plain = binding("a@corp.test", "sip:a@h:5002", "c", 5, 60, 15);
+    bool existed;
+    assert_int_equal(sip_location_update(&loc, &first, &existed, note_evicted, evicted),
+                     LOC_UPDATED);
+    assert_false(existed);
+    assert_int_equal(sip_location_update(&loc, &again, &existed, note_evicted, evicted),
+                     LOC_UPDATED);
+    assert_true(existed);
+    assert_string_equal(evicted, "sip:a@h:5001");
+    evicted[0] = '\0';
+    assert_int_equal(sip_location_update(&loc, &flow2, NULL, note_evicted, evicted), LOC_UPDATED);
+    assert_int_equal(sip_location_update(&loc, &other, NULL, note_evicted, evicted), LOC_UPDATED);
+    /* a binding without an instance matches by URI: 5002 is device 1's */
+    assert_int_equal(sip_location_update(&loc, &plain, &existed, note_evicted, evicted),
+                     LOC_UPDATED);
+    assert_true(existed);
+    assert_string_equal(evicted, "");
+    struct loc_binding out[8];
+    size_t n = sip_location_lookup(&loc, "a@corp.test", time(NULL), out, 8);
+    assert_int_equal(n, 3);
+    /* the same device and flow, an older CSeq of the same call: refused */
+    struct loc_binding stale = device("sip:a@h:5009", "<urn:uuid:1>", 2, 1, 16);
+    assert_int_equal(sip_location_update(&loc, &stale, NULL, NULL, NULL), LOC_OUT_OF_ORDER);
+    sip_location_free(&loc);
+}
+
+/* With equal q, requests go over the flow refreshed last. */
+static void most_recent_flow_wins(void **state)
+{
+    struct sip_location loc;
+    tn_err err;
+    assert_int_equal(sip_location_init(&loc, &err), 0);
+    struct loc_binding f1 = device("sip:a@h:5001", "<urn:uuid:1>", 1, 1, 21);
+    struct loc_binding f2 = device("sip:a@h:5002", "<urn:uuid:1>", 2, 2, 22);
+    f2.expires_at = f1.expires_at + 5; /* registered 5 s later */
+    sip_location_update(&loc, &f2, NULL, NULL, NULL);
+    sip_location_update(&loc, &f1, NULL, NULL, NULL);
+    assert_int_equal(sip_location_best_conn(&loc, "a@corp.test", time(NULL)), 22);
+    sip_location_free(&loc);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(register_refresh_and_expire),
         cmocka_unit_test(flowless_bindings_make_room),
+        cmocka_unit_test(device_replaces_its_binding),
+        cmocka_unit_test(most_recent_flow_wins),
         cmocka_unit_test(expired_bindings_make_room),
         cmocka_unit_test(best_connection),
         cmocka_unit_test(closed_connection_drops_its_bindings_and_aliases),
