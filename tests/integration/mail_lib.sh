@@ -8,6 +8,9 @@
 #                                        servers, each "FQDN ADDR:PORT" (spool
 #                                        spool-FQDN, certificate FQDN-short.pem/.key);
 #                                        routes and connectors are appended by the test
+#   mail_topology_pool POOL FQDN ADDR:PORT [WORKERS]
+#                                        a pool of one mail server (for a topology
+#                                        head written by sip_topology)
 #   mail_sink NAME ADDR PORT [ARGS]      start a sink: messages in $TMP/sink-NAME/,
 #                                        commands in $TMP/sink-NAME.log
 #   mail_wait_sink NAME PATTERN [S]      wait (10 s) for a message matching PATTERN
@@ -89,6 +92,23 @@ mail_wait_log() {
         sleep 0.1
     done
     return 1
+}
+
+# mail_topology_pool POOL FQDN ADDR:PORT [WORKERS]: pool POOL of one mail
+# server FQDN taking SMTP on ADDR:PORT, its queue in spool-SHORT, presenting
+# SHORT.pem with key SHORT.key (SHORT: FQDN's first label).
+mail_topology_pool() {
+    cat <<YAML
+      - fqdn: $1
+        servers:
+          - fqdn: $2
+            roles: [mail]
+            smtp_listen: $3
+            spool: spool-${2%%.*}
+            certificate: ${2%%.*}.pem
+            key: ${2%%.*}.key
+YAML
+    [ -z "${4:-}" ] || echo "            workers: $4"
 }
 
 mail_serve() {

@@ -21,41 +21,10 @@ SIP_LOG="$TMP/fe1.log"
     "$T" ca crl --dir ca >/dev/null || { not_ok "set up the CA"; exit 1; }
 
 topology() { # METRICS_DIR
-    cat <<YAML
-version: 1
-organisation: Corp Test
-sip:
-  domains: [corp.test]
-mail:
-  domains: [corp.test]
-trust:
-  ca: ca/ca.pem
-  crls: [ca/crl.pem]
-store: store.sqlite
-metrics_dir: $1
-sites:
-  - name: test
-    pools:
-      - fqdn: pool1.corp.test
-        servers:
-          - fqdn: fe1.corp.test
-            roles: [frontend]
-            sip_listen: $SIP_ADDR:$SIP_PORT
-            certificate: fe1.pem
-            key: fe1.key
-            workers: 2
-      - fqdn: mailpool.corp.test
-        servers:
-          - fqdn: mail1.corp.test
-            roles: [mail]
-            smtp_listen: $MAIL:2525
-            spool: spool-mail1
-            certificate: mail1.pem
-            key: mail1.key
-mail_routes:
-  - domain: corp.test
-    host: $MBOX:2526
-YAML
+    sip_topology "Corp Test" test "$(printf 'mail:\n  domains: [corp.test]\nmetrics_dir: %s' "$1")"
+    sip_topology_pool pool1.corp.test fe1.corp.test frontend "$SIP_ADDR:$SIP_PORT" fe1 2
+    mail_topology_pool mailpool.corp.test mail1.corp.test "$MAIL:2525"
+    printf 'mail_routes:\n  - domain: corp.test\n    host: %s:2526\n' "$MBOX"
 }
 
 # ---- the topology and the command's usage -----------------------------------------------

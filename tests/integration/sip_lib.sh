@@ -155,10 +155,11 @@ sip_federation_pki() {
 #       sip_topology_partner partner partner.test edge.partner.test $P:5062 partner/ca.pem
 #   } >topology.yaml
 
-# sip_topology ORGANISATION SITE: the head of a topology of ORGANISATION
-# for the domain corp.test: it trusts ca/ca.pem and its CRL ca/crl.pem,
-# keeps its users in store.sqlite, and has one site SITE, whose pools
-# (sip_topology_pool) follow.
+# sip_topology ORGANISATION SITE [TOP-LEVEL-YAML]: the head of a topology
+# of ORGANISATION for the domain corp.test: it trusts ca/ca.pem and its CRL
+# ca/crl.pem, keeps its users in store.sqlite, has the other top-level
+# keys TOP-LEVEL-YAML gives (mail domains, metrics_dir...), and one site
+# SITE, whose pools (sip_topology_pool, mail_topology_pool) follow.
 sip_topology() {
     cat <<YAML
 version: 1
@@ -169,6 +170,9 @@ trust:
   ca: ca/ca.pem
   crls: [ca/crl.pem]
 store: store.sqlite
+YAML
+    [ -z "${3:-}" ] || printf '%s\n' "$3"
+    cat <<YAML
 sites:
   - name: $2
     pools:

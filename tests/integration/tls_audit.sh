@@ -21,6 +21,7 @@
 # a client without a certificate.  About 90 s per build.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/sip_lib.sh"
+. "$(dirname "$0")/mail_lib.sh"
 
 TESTSSL=$(command -v testssl || command -v testssl.sh)
 if [ -z "$TESTSSL" ]; then
@@ -41,56 +42,15 @@ FE=127.0.0.101 MAIL=127.0.0.102 EDGE=127.0.0.103 PARTNER=127.0.0.104
     "$T" ca init --dir partner --name "Partner CA" >/dev/null &&
     "$T" ca issue --dir partner edge.partner.test --out partner-edge >/dev/null ||
     { not_ok "set up the CAs"; exit 1; }
-cat >topology.yaml <<YAML
-version: 1
-organisation: Corp Test
-sip:
-  domains: [corp.test]
-mail:
-  domains: [corp.test]
-trust:
-  ca: ca/ca.pem
-  crls: [ca/crl.pem]
-store: store.sqlite
-sites:
-  - name: test
-    pools:
-      - fqdn: pool1.corp.test
-        servers:
-          - fqdn: fe1.corp.test
-            roles: [frontend]
-            sip_listen: $FE:5061
-            certificate: fe1.pem
-            key: fe1.key
-            workers: 1
-      - fqdn: mailpool.corp.test
-        servers:
-          - fqdn: mail1.corp.test
-            roles: [mail]
-            smtp_listen: $MAIL:2525
-            spool: spool-mail1
-            certificate: mail1.pem
-            key: mail1.key
-            workers: 1
-      - fqdn: edgepool.corp.test
-        servers:
-          - fqdn: edge.corp.test
-            roles: [edge]
-            sip_listen: $EDGE:5061
-            federation_listen: $EDGE:5062
-            certificate: edge.pem
-            key: edge.key
-            workers: 1
-mail_routes:
-  - domain: corp.test
-    host: $PARTNER:2526
-federation:
-  - name: partner
-    domains: [partner.test]
-    edge: edge.partner.test
-    edge_address: $PARTNER:5062
-    root_ca: partner/ca.pem
-YAML
+{
+    sip_topology "Corp Test" test "$(printf 'mail:\n  domains: [corp.test]')"
+    sip_topology_pool pool1.corp.test fe1.corp.test frontend "$FE:5061" fe1 1
+    mail_topology_pool mailpool.corp.test mail1.corp.test "$MAIL:2525" 1
+    sip_topology_pool edgepool.corp.test edge.corp.test edge "$EDGE:5061" edge 1
+    printf 'mail_routes:\n  - domain: corp.test\n    host: %s:2526\n' "$PARTNER"
+    echo "federation:"
+    sip_topology_partner partner partner.test edge.partner.test "$PARTNER:5062" partner/ca.pem
+} >topology.yaml
 expect_exit 0 "the audit topology checks" -- "$T" topology check topology.yaml
 
 # not_ok_file NAME FILE DETAIL...: not_ok with FILE's last lines as evidence.
