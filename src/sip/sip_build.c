@@ -33,11 +33,16 @@ static void w_slice(struct wbuf *w, sip_str s)
     w_mem(w, s.p, s.len);
 }
 
+/* Decimal digits without printf: every message carries a Content-Length. */
 static void w_uint(struct wbuf *w, unsigned long v)
 {
     char num[24];
-    int n = snprintf(num, sizeof(num), "%lu", v);
-    w_mem(w, num, (size_t)n);
+    size_t i = sizeof num;
+    do {
+        num[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    w_mem(w, num + i, sizeof num - i);
 }
 
 static int w_done(const struct wbuf *w)

@@ -123,7 +123,15 @@ static bool route_to_user(struct sip_worker *sw, struct conn *c, const struct si
         sip_reply(sw, c, req, 404, "Not Found - unknown user", NULL);
         return false;
     }
-    tn_snprintf(aor, sizeof aor, "%s@%s", user, domain);
+    /* user@domain, as sip_uri_user_domain bounds both to fit */
+    size_t ul = strlen(user), dl = strlen(domain);
+    if (ul + 1 + dl >= sizeof aor) {
+        sip_reply(sw, c, req, 404, "Not Found - unknown user", NULL);
+        return false;
+    }
+    memcpy(aor, user, ul);
+    aor[ul] = '@';
+    memcpy(aor + ul + 1, domain, dl + 1);
     const struct topo_pool *ours;
     const struct topo_pool *home = home_pool(sw->srv, aor, &ours);
     if (home != ours)
