@@ -123,7 +123,7 @@ static bool route_to_user(struct sip_worker *sw, struct conn *c, const struct si
         sip_reply(sw, c, req, 404, "Not Found - unknown user", NULL);
         return false;
     }
-    /* user@domain, as sip_uri_user_domain bounds both to fit */
+    /* user@domain; a pair too long for an address of record is no user of ours */
     size_t ul = strlen(user), dl = strlen(domain);
     if (ul + 1 + dl >= sizeof aor) {
         sip_reply(sw, c, req, 404, "Not Found - unknown user", NULL);
