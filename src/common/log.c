@@ -1,11 +1,12 @@
 /* log.c - one-line log records (see log.h). */
 #include "common/log.h"
 
-#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "common/fdio.h"
 
 #define TEXT_MAX 2048  /* the message, truncated beyond */
 #define PREFIX_MAX 128 /* stamp, level and component */
@@ -44,19 +45,6 @@ static const char *stamp(void)
     return text;
 }
 
-static void write_all(const char *p, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = write(STDERR_FILENO, p, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return; /* nowhere to report it */
-        p += n;
-        len -= (size_t)n;
-    }
-}
-
 void tn_log(enum tn_log_level level, const char *component, const char *fmt, ...)
 {
     if (level < min_level)
@@ -77,5 +65,6 @@ void tn_log(enum tn_log_level level, const char *component, const char *fmt, ...
         text = TEXT_MAX - 1;
     record[head + text] = '\n';
     /* One write per record: records from workers do not interleave. */
-    write_all(record, (size_t)head + (size_t)text + 1);
+    /* A failure has nowhere to be reported. */
+    (void)tn_write_all(STDERR_FILENO, record, (size_t)head + (size_t)text + 1);
 }

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/fdio.h"
 #include "common/log.h"
 #include "common/str.h"
 
@@ -114,20 +115,6 @@ int tn_metrics_render(struct tn_metrics_out *o, const char *server)
 
 /* --- the file ----------------------------------------------------------------- */
 
-static int write_all(int fd, const char *p, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = write(fd, p, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return -1;
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
 /* Readers see the old file or the new one, never half of one. */
 static void write_file_locked(void)
 {
@@ -141,7 +128,7 @@ static void write_file_locked(void)
     char tmp[sizeof reg.path + 8];
     tn_snprintf(tmp, sizeof tmp, "%s.tmp", reg.path);
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    bool ok = fd >= 0 && write_all(fd, o.buf, o.len) == 0;
+    bool ok = fd >= 0 && tn_write_all(fd, o.buf, o.len) == 0;
     if (fd >= 0 && close(fd) < 0)
         ok = false;
     if (!ok || rename(tmp, reg.path) < 0) {

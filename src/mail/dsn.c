@@ -302,7 +302,7 @@ static int read_headers(const struct spool_data *d, struct out *hdr, bool *trunc
     char *buf = malloc(want + 1);
     if (buf == NULL)
         return tn_errf(err, "out of memory");
-    if (spool_pread_all(d->fd, buf, want, d->offset) < 0) {
+    if (tn_pread_all(d->fd, buf, want, d->offset) < 0) {
         tn_errf(err, "cannot read the original message: %s", strerror(errno));
         free(buf);
         return -1;

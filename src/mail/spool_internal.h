@@ -14,6 +14,7 @@
 #include <sys/types.h>
 
 #include "common/err.h"
+#include "common/fdio.h"
 #include "mail/spool.h"
 
 /* Every directory of the layout, open for the spool's lifetime, so that
@@ -87,12 +88,7 @@ int spool_state_init(struct spool_state *st, size_t n_rcpts, tn_err *err);
 
 /* ---- I/O helpers (spool_io.c) ---- */
 
-/* write(2) all of buf, retrying on EINTR and short writes; -1 with errno. */
-int spool_write_all(int fd, const void *buf, size_t len);
-
-/* pread(2) exactly len bytes at off; -1 with errno (EIO when the file is
- * shorter). */
-int spool_pread_all(int fd, void *buf, size_t len, off_t off);
+/* Whole writes and reads: tn_write_all, tn_pread_all (common/fdio.h). */
 
 /* fsync(2) retrying on EINTR. */
 int spool_fsync(int fd);

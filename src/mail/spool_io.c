@@ -15,45 +15,6 @@
 #include "common/str.h"
 #include "mail/spool_internal.h"
 
-int spool_write_all(int fd, const void *buf, size_t len)
-{
-    const char *p = buf;
-    while (len > 0) {
-        ssize_t n = write(fd, p, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return -1;
-        if (n == 0) {
-            errno = EIO;
-            return -1;
-        }
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
-int spool_pread_all(int fd, void *buf, size_t len, off_t off)
-{
-    char *p = buf;
-    while (len > 0) {
-        ssize_t n = pread(fd, p, len, off);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return -1;
-        if (n == 0) {
-            errno = EIO; /* the file is shorter than it said */
-            return -1;
-        }
-        p += n;
-        off += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
 int spool_fsync(int fd)
 {
     int rc;
@@ -94,7 +55,7 @@ static int read_fd_small(int fd, const char *name, size_t max, char **out, size_
     char *buf = malloc(n + 1);
     if (buf == NULL)
         return tn_errf(err, "%s: out of memory", name);
-    if (spool_pread_all(fd, buf, n, 0) < 0) {
+    if (tn_pread_all(fd, buf, n, 0) < 0) {
         tn_errf(err, "cannot read %s: %s", name, strerror(errno));
         free(buf);
         return -1;

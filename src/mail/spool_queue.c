@@ -66,7 +66,7 @@ static enum load_result read_trailer(int fd, struct spool_trailer *t, tn_err *er
         tn_errf(err, "%lld bytes: too short for a queue file", (long long)st.st_size);
         return LOAD_DAMAGED;
     }
-    if (spool_pread_all(fd, buf, sizeof buf, st.st_size - SPOOL_TRAILER_LEN) < 0) {
+    if (tn_pread_all(fd, buf, sizeof buf, st.st_size - SPOOL_TRAILER_LEN) < 0) {
         tn_errf(err, "cannot read: %s", strerror(errno));
         return LOAD_ERROR;
     }
@@ -86,7 +86,7 @@ static enum load_result read_envelope(int fd, struct spool_message *m, tn_err *e
         tn_errf(err, "out of memory");
         return LOAD_ERROR;
     }
-    if (spool_pread_all(fd, m->text, t.env_len, (off_t)t.data_len) < 0) {
+    if (tn_pread_all(fd, m->text, t.env_len, (off_t)t.data_len) < 0) {
         tn_errf(err, "cannot read: %s", strerror(errno));
         return LOAD_ERROR;
     }

@@ -136,7 +136,7 @@ int spool_update_state(spool *s, const char *id, const struct spool_state *st, t
         rc = tn_errf(err, "cannot create %s/%s: %s", SPOOL_STATE, tmp, strerror(errno));
     } else {
         spool_own(s, fd);
-        if (spool_write_all(fd, text, len) < 0)
+        if (tn_write_all(fd, text, len) < 0)
             rc = tn_errf(err, "cannot write %s/%s: %s", SPOOL_STATE, tmp, strerror(errno));
         if (close(fd) < 0 && rc == 0)
             rc = tn_errf(err, "cannot write %s/%s: %s", SPOOL_STATE, tmp, strerror(errno));

@@ -83,7 +83,7 @@ static int fail(struct spool_writer *w, tn_err *err)
 
 static int flush_buffer(struct spool_writer *w, tn_err *err)
 {
-    if (w->used > 0 && spool_write_all(w->fd, w->buf, w->used) < 0)
+    if (w->used > 0 && tn_write_all(w->fd, w->buf, w->used) < 0)
         return fail(w, err);
     w->used = 0;
     return 0;
@@ -109,7 +109,7 @@ int spool_write(struct spool_writer *w, const void *data, size_t len, tn_err *er
     if (flush_buffer(w, err) < 0)
         return -1;
     if (len >= WRITE_BUF)
-        return spool_write_all(w->fd, data, len) < 0 ? fail(w, err) : 0;
+        return tn_write_all(w->fd, data, len) < 0 ? fail(w, err) : 0;
     memcpy(w->buf, data, len);
     w->used = len;
     return 0;
@@ -148,7 +148,7 @@ static int finish(struct spool_writer *w, const struct spool_envelope *env, int6
     if (spool_envelope_encode(env, env->arrival > 0 ? env->arrival : now, w->size, &text, &len,
                               err) < 0)
         return -1;
-    int rc = spool_write_all(w->fd, text, len) < 0 ? fail(w, err) : 0;
+    int rc = tn_write_all(w->fd, text, len) < 0 ? fail(w, err) : 0;
     free(text);
     /* Start the write-back now, for every message of the batch before any
      * fdatasync: the file system allocates all their blocks in the journal
