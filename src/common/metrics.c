@@ -84,15 +84,22 @@ void tn_metrics_sample(struct tn_metrics_out *o, const char *name, const char *l
            (unsigned long long)value);
 }
 
+void tn_metrics_single(struct tn_metrics_out *o, const char *name, const char *type,
+                       const char *help, uint64_t value)
+{
+    tn_metrics_family(o, name, type, help);
+    tn_metrics_sample(o, name, "", value);
+}
+
 static int render_locked(struct tn_metrics_out *o, const char *server)
 {
     memset(o, 0, sizeof *o);
     tn_strlcpy(o->server, server, sizeof o->server);
     if (reg.started == 0)
         reg.started = time(NULL);
-    tn_metrics_family(o, "trustnet_start_time_seconds", "gauge",
-                      "When the server process started, in seconds since the epoch.");
-    tn_metrics_sample(o, "trustnet_start_time_seconds", "", (uint64_t)reg.started);
+    tn_metrics_single(o, "trustnet_start_time_seconds", "gauge",
+                      "When the server process started, in seconds since the epoch.",
+                      (uint64_t)reg.started);
     for (size_t i = 0; i < reg.n; i++)
         reg.sources[i].fn(o, reg.sources[i].ctx);
     for (size_t i = 0; i < reg.n_final; i++)

@@ -53,6 +53,10 @@ void tn_metrics_family(struct tn_metrics_out *o, const char *name, const char *t
 void tn_metrics_sample(struct tn_metrics_out *o, const char *name, const char *labels,
                        uint64_t value);
 
+/* A family of one sample that has no labels but the server's. */
+void tn_metrics_single(struct tn_metrics_out *o, const char *name, const char *type,
+                       const char *help, uint64_t value);
+
 typedef void tn_metrics_source_fn(struct tn_metrics_out *o, void *ctx);
 
 /* Print fn(ctx)'s families in every rendering from now on. */

@@ -117,15 +117,13 @@ static void mail_metrics(struct tn_metrics_out *o, void *ctx)
          "Recipients given up: permanent failure or queue lifetime over.",
          offsetof(struct mail_stats, bounced)},
     };
-    for (size_t i = 0; i < sizeof counters / sizeof counters[0]; i++) {
-        tn_metrics_family(o, counters[i].name, "counter", counters[i].help);
-        tn_metrics_sample(o, counters[i].name, "",
+    for (size_t i = 0; i < sizeof counters / sizeof counters[0]; i++)
+        tn_metrics_single(o, counters[i].name, "counter", counters[i].help,
                           tn_counter_get((const tn_counter *)((const char *)&ms->stats +
                                                               counters[i].offset)));
-    }
-    tn_metrics_family(o, "trustnet_mail_queue_messages", "gauge",
-                      "Messages in the queue: waiting, or being delivered now.");
-    tn_metrics_sample(o, "trustnet_mail_queue_messages", "", mail_queue_size(ms->queue));
+    tn_metrics_single(o, "trustnet_mail_queue_messages", "gauge",
+                      "Messages in the queue: waiting, or being delivered now.",
+                      mail_queue_size(ms->queue));
 }
 
 mail_server *mail_server_start(const char *topology_file, const char *fqdn, tn_err *err)

@@ -351,8 +351,7 @@ static void family_sample(struct tn_metrics_out *o, const char *prefix, const ch
 {
     char name[128];
     tn_snprintf(name, sizeof name, "%s_%s", prefix, suffix);
-    tn_metrics_family(o, name, type, help);
-    tn_metrics_sample(o, name, "", value);
+    tn_metrics_single(o, name, type, help, value);
 }
 
 void worker_group_metrics(const struct worker_group *g, struct tn_metrics_out *o,

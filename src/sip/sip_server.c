@@ -606,7 +606,7 @@ static uint64_t sum_workers(const struct sip_server *srv, size_t offset)
 
 static void sip_metrics(struct tn_metrics_out *o, void *ctx)
 {
-    const struct sip_server *srv = ctx;
+    struct sip_server *srv = ctx;
     char labels[64];
     worker_group_metrics(&srv->group, o, "trustnet_sip");
     tn_metrics_family(o, "trustnet_sip_requests_total", "counter",
@@ -616,25 +616,21 @@ static void sip_metrics(struct tn_metrics_out *o, void *ctx)
                     m == SIP_METHOD_OTHER ? "other" : sip_method_name((enum sip_method)m));
         tn_metrics_sample(o, "trustnet_sip_requests_total", labels, STAT(requests[m]));
     }
-    tn_metrics_family(o, "trustnet_sip_responses_total", "counter",
-                      "SIP responses received from other hops.");
-    tn_metrics_sample(o, "trustnet_sip_responses_total", "", STAT(responses));
+    tn_metrics_single(o, "trustnet_sip_responses_total", "counter",
+                      "SIP responses received from other hops.", STAT(responses));
     tn_metrics_family(o, "trustnet_sip_replies_total", "counter",
                       "SIP responses this server made itself, by class.");
     for (int k = 1; k <= 6; k++) {
         tn_snprintf(labels, sizeof labels, "class=\"%dxx\"", k);
         tn_metrics_sample(o, "trustnet_sip_replies_total", labels, STAT(replies[k]));
     }
-    tn_metrics_family(o, "trustnet_sip_bad_messages_total", "counter",
-                      "SIP messages refused as malformed or too large.");
-    tn_metrics_sample(o, "trustnet_sip_bad_messages_total", "", STAT(bad_messages));
-    tn_metrics_family(o, "trustnet_sip_auth_refused_total", "counter",
-                      "Digest credentials refused (403).");
-    tn_metrics_sample(o, "trustnet_sip_auth_refused_total", "", STAT(auth_refused));
-    tn_metrics_family(o, "trustnet_sip_registered_contacts", "gauge",
-                      "Contacts bound to users now (registrations).");
-    tn_metrics_sample(o, "trustnet_sip_registered_contacts", "",
-                      sip_location_count((struct sip_location *)&srv->loc, time(NULL)));
+    tn_metrics_single(o, "trustnet_sip_bad_messages_total", "counter",
+                      "SIP messages refused as malformed or too large.", STAT(bad_messages));
+    tn_metrics_single(o, "trustnet_sip_auth_refused_total", "counter",
+                      "Digest credentials refused (403).", STAT(auth_refused));
+    tn_metrics_single(o, "trustnet_sip_registered_contacts", "gauge",
+                      "Contacts bound to users now (registrations).",
+                      sip_location_count(&srv->loc, time(NULL)));
 }
 
 int sip_server_run(const struct sip_server_config *cfg, sip_server_reload_fn fn, void *ctx,
