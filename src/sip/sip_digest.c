@@ -123,6 +123,15 @@ static int hash_joined_buffer(enum digest_alg alg, const struct digest_str *part
 
 /* hexout = hex of H(parts[0] ":" parts[1] ":" ... parts[n-1]).
  * hexout holds at least DIGEST_HEX_MAX bytes. */
+int digest_joined_raw(enum digest_alg alg, const struct digest_str *parts, size_t n,
+                      unsigned char *md)
+{
+    unsigned int mdlen = 0;
+    if (hash_joined_buffer(alg, parts, n, md, &mdlen) < 0)
+        return -1;
+    return (int)mdlen;
+}
+
 static int hash_joined(enum digest_alg alg, const struct digest_str *parts, size_t n,
                        char *hexout)
 {

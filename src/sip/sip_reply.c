@@ -2,26 +2,30 @@
 #include "sip/sip_server_internal.h"
 
 #include <openssl/evp.h>
+#include <stdio.h>
+#include <string.h>
 
 #include "common/log.h"
 #include "common/str.h"
 #include "sip/sip_build.h"
+#include "sip/sip_digest.h"
 
 /* A To tag that is the same for every retransmission of one request:
  * derived from Call-ID, From tag and CSeq. */
 static void local_tag(const struct sip_msg *req, char *tag, size_t len)
 {
-    unsigned char md[32];
-    unsigned int mdlen = 0;
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
-    EVP_DigestUpdate(ctx, req->call_id.p, req->call_id.len);
-    EVP_DigestUpdate(ctx, req->from_tag.p, req->from_tag.len);
-    EVP_DigestUpdate(ctx, &req->cseq_num, sizeof req->cseq_num);
-    EVP_DigestFinal_ex(ctx, md, &mdlen);
-    EVP_MD_CTX_free(ctx);
+    char cseq[24];
+    snprintf(cseq, sizeof cseq, "%lu", (unsigned long)req->cseq_num);
+    struct digest_str parts[3] = {{req->call_id.p, req->call_id.len},
+                                  {req->from_tag.p, req->from_tag.len},
+                                  {cseq, strlen(cseq)}};
+    unsigned char md[EVP_MAX_MD_SIZE];
+    int mdlen = digest_joined_raw(DIGEST_SHA256, parts, 3, md);
     tag[0] = '\0';
-    for (unsigned i = 0; i < 8 && i < mdlen; i++)
+    /* Without a hash (out of memory) the tag is still a valid token. */
+    if (mdlen < 8)
+        memset(md, 0, 8);
+    for (unsigned i = 0; i < 8; i++)
         tn_appendf(tag, len, "%02x", md[i]);
 }
 

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <cmocka.h>
+#include <openssl/evp.h>
 
 #include "sip/sip_digest.h"
 
@@ -56,6 +57,38 @@ static void ha1_vectors(void **state)
     /* Output buffer too small for the algorithm. */
     assert_int_equal(digest_ha1(DIGEST_SHA256, "a", "b", "c", hex, 64), -1);
     assert_int_equal(digest_ha1(DIGEST_MD5, "a", "b", "c", hex, 33), 0);
+}
+
+/* The raw joined hash: FIPS 180-2's "abc" vector, and parts joined by ':'
+ * hash as the joined string does (also past the one-call buffer). */
+static void joined_raw_vectors(void **state)
+{
+    (void)state;
+    static const unsigned char abc[32] = {
+        0xba, 0x78, 0x16, 0xbf, 0x8f, 0x01, 0xcf, 0xea, 0x41, 0x41, 0x40, 0xde, 0x5d, 0xae, 0x22, 0x23,
+        0xb0, 0x03, 0x61, 0xa3, 0x96, 0x17, 0x7a, 0x9c, 0xb4, 0x10, 0xff, 0x61, 0xf2, 0x00, 0x15, 0xad};
+    unsigned char md[EVP_MAX_MD_SIZE], want[EVP_MAX_MD_SIZE];
+    struct digest_str one = {"abc", 3};
+    assert_int_equal(digest_joined_raw(DIGEST_SHA256, &one, 1, md), 32);
+    assert_memory_equal(md, abc, 32);
+
+    static char big[3000];
+    memset(big, 'x', sizeof big);
+    struct digest_str parts[3] = {{"a", 1}, {big, sizeof big}, {"", 0}};
+    char joined[sizeof big + 4];
+    joined[0] = 'a';
+    joined[1] = ':';
+    memcpy(joined + 2, big, sizeof big);
+    joined[2 + sizeof big] = ':';
+    for (size_t nparts = 1; nparts <= 3; nparts++) {
+        size_t len = nparts == 1 ? 1 : nparts == 2 ? 2 + sizeof big : 3 + sizeof big;
+        unsigned int wl = 0;
+        assert_int_equal(EVP_Digest(joined, len, want, &wl, EVP_sha256(), NULL), 1);
+        assert_int_equal(digest_joined_raw(DIGEST_SHA256, parts, nparts, md), 32);
+        assert_memory_equal(md, want, 32);
+    }
+    struct digest_str md5in = {"", 0};
+    assert_int_equal(digest_joined_raw(DIGEST_MD5, &md5in, 1, md), 16);
 }
 
 static void rfc7616_responses(void **state)
@@ -538,6 +571,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(ha1_vectors),
         cmocka_unit_test(rfc7616_responses),
+        cmocka_unit_test(joined_raw_vectors),
         cmocka_unit_test(wrong_inputs_fail),
         cmocka_unit_test(malformed_responses_fail),
         cmocka_unit_test(no_qop_md5_only),
