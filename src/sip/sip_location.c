@@ -10,17 +10,21 @@
 
 #define N_BUCKETS 4096
 
+/* Sized to what they hold: most users have one or two devices, and a
+ * server holds many users, so neither bindings nor names are reserved
+ * for the maximum (that was 12 KB per registered user). */
 struct loc_entry {
-    char aor[LOC_AOR_MAX];
-    struct loc_binding bindings[LOC_MAX_BINDINGS_PER_AOR];
-    size_t n;
+    struct loc_binding *bindings; /* n used of cap, cap <= LOC_MAX_BINDINGS_PER_AOR */
+    size_t n, cap;
     struct loc_entry *next;
+    char aor[]; /* NUL-terminated */
 };
 
 struct loc_alias {
-    char contact[LOC_CONTACT_MAX];
     uint64_t conn_id;
     struct loc_alias *next;
+    size_t len;
+    char contact[]; /* len bytes, then NUL */
 };
 
 /* What one connection is referenced by, so that its close drops exactly
@@ -95,6 +99,7 @@ void sip_location_free(struct sip_location *loc)
     for (size_t i = 0; i < loc->n_buckets; i++) {
         for (struct loc_entry *e = loc->buckets[i], *next; e != NULL; e = next) {
             next = e->next;
+            free(e->bindings);
             free(e);
         }
         for (struct loc_alias *a = loc->aliases[i], *next; a != NULL; a = next) {
@@ -124,7 +129,7 @@ static struct loc_entry **find_entry(struct sip_location *loc, const char *aor)
 static struct loc_alias **find_alias(struct sip_location *loc, const char *contact, size_t len)
 {
     struct loc_alias **p = &loc->aliases[hash_text(contact, len, loc->n_alias_buckets)];
-    while (*p != NULL && !(strlen((*p)->contact) == len && memcmp((*p)->contact, contact, len) == 0))
+    while (*p != NULL && !((*p)->len == len && memcmp((*p)->contact, contact, len) == 0))
         p = &(*p)->next;
     return p;
 }
@@ -136,10 +141,11 @@ static void set_alias(struct sip_location *loc, const char *contact, size_t len,
         return;
     struct loc_alias **p = find_alias(loc, contact, len);
     if (*p == NULL) {
-        struct loc_alias *a = calloc(1, sizeof *a);
+        struct loc_alias *a = calloc(1, sizeof *a + len + 1);
         if (a == NULL)
             return;
         memcpy(a->contact, contact, len);
+        a->len = len;
         *p = a;
     }
     (*p)->conn_id = conn_id;
@@ -158,8 +164,25 @@ static void drop_empty(struct loc_entry **p)
     if (*p != NULL && (*p)->n == 0) {
         struct loc_entry *dead = *p;
         *p = dead->next;
+        free(dead->bindings);
         free(dead);
     }
+}
+
+/* Room for one more binding below the limit; false when out of memory. */
+static bool grow(struct loc_entry *e)
+{
+    if (e->n < e->cap)
+        return true;
+    size_t cap = e->cap == 0 ? 1 : e->cap * 2;
+    if (cap > LOC_MAX_BINDINGS_PER_AOR)
+        cap = LOC_MAX_BINDINGS_PER_AOR;
+    struct loc_binding *more = realloc(e->bindings, cap * sizeof *more);
+    if (more == NULL)
+        return false;
+    e->bindings = more;
+    e->cap = cap;
+    return true;
 }
 
 /* RFC 5626 6 / RFC 5627: a device (instance) names its binding, per
@@ -210,10 +233,11 @@ static enum loc_update_result update_locked(struct sip_location *loc,
     if (*p == NULL) {
         if (b->expires_at <= now)
             return LOC_UPDATED;
-        struct loc_entry *e = calloc(1, sizeof *e);
+        size_t len = strnlen(b->aor, sizeof b->aor - 1);
+        struct loc_entry *e = calloc(1, sizeof *e + len + 1);
         if (e == NULL)
             return LOC_NO_MEMORY;
-        tn_strlcpy(e->aor, b->aor, sizeof e->aor);
+        memcpy(e->aor, b->aor, len);
         *p = e;
     }
     struct loc_entry *e = *p;
@@ -237,6 +261,10 @@ static enum loc_update_result update_locked(struct sip_location *loc,
         return LOC_UPDATED;
     if (e->n == LOC_MAX_BINDINGS_PER_AOR && !make_room(e, now, evicted, ctx))
         return LOC_TOO_MANY;
+    if (!grow(e)) {
+        drop_empty(p); /* a new, still empty entry */
+        return LOC_NO_MEMORY;
+    }
     e->bindings[e->n++] = *b;
     return LOC_UPDATED;
 }

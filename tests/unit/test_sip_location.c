@@ -121,6 +121,54 @@ static void at_most_ten_bindings(void **state)
     sip_location_free(&loc);
 }
 
+/* Entries and aliases are sized to what they hold: many users with one to
+ * three devices each, every binding found again intact, aliases told
+ * apart when one contact is a prefix of another, and a closed connection
+ * takes exactly its own bindings. */
+static void many_users_sized_to_fit(void **state)
+{
+    (void)state;
+    struct sip_location loc;
+    tn_err err;
+    assert_int_equal(sip_location_init(&loc, &err), 0);
+    enum { USERS = 2000 };
+    size_t total = 0;
+    for (int u = 0; u < USERS; u++) {
+        char aor[64], contact[96];
+        snprintf(aor, sizeof aor, "user%d@corp.test", u);
+        for (int d = 0; d <= u % 3; d++) {
+            snprintf(contact, sizeof contact, "sip:user%d@10.0.%d.%d:5061", u, d, u % 250);
+            struct loc_binding b = binding(aor, contact, "c", 1, 60, (uint64_t)(d + 1));
+            assert_int_equal(sip_location_update(&loc, &b, NULL, NULL, NULL), LOC_UPDATED);
+            total++;
+        }
+    }
+    assert_int_equal(sip_location_count(&loc, time(NULL)), total);
+    for (int u = 0; u < USERS; u++) {
+        char aor[64], contact[96];
+        struct loc_binding found[LOC_MAX_BINDINGS_PER_AOR];
+        snprintf(aor, sizeof aor, "user%d@corp.test", u);
+        size_t n = sip_location_lookup(&loc, aor, time(NULL), found, LOC_MAX_BINDINGS_PER_AOR);
+        assert_int_equal(n, (size_t)(u % 3 + 1));
+        for (size_t k = 0; k < n; k++) {
+            assert_string_equal(found[k].aor, aor);
+            snprintf(contact, sizeof contact, "sip:user%d@10.0.%d.%d:5061", u,
+                     (int)found[k].conn_id - 1, u % 250);
+            assert_string_equal(found[k].contact, contact);
+        }
+    }
+    /* connection 3 holds the third device of every third user */
+    assert_int_equal(sip_location_drop_conn(&loc, 3, NULL, NULL), USERS / 3);
+    assert_int_equal(sip_location_count(&loc, time(NULL)), total - USERS / 3);
+
+    sip_location_alias(&loc, "sip:x@h", 7, 7);
+    sip_location_alias(&loc, "sip:x@h:1", 9, 8);
+    assert_int_equal(sip_location_conn_for_contact(&loc, "sip:x@h", 7, time(NULL)), 7);
+    assert_int_equal(sip_location_conn_for_contact(&loc, "sip:x@h:1", 9, time(NULL)), 8);
+    assert_int_equal(sip_location_conn_for_contact(&loc, "sip:x@h:", 8, time(NULL)), 0);
+    sip_location_free(&loc);
+}
+
 static void note_evicted(const struct loc_binding *b, const char *why, void *ctx)
 {
     (void)why;
@@ -253,6 +301,7 @@ int main(void)
         cmocka_unit_test(closed_connection_drops_its_bindings_and_aliases),
         cmocka_unit_test(alias_moved_to_another_connection_survives),
         cmocka_unit_test(at_most_ten_bindings),
+        cmocka_unit_test(many_users_sized_to_fit),
     };
     return cmocka_run_group_tests_name("sip_location", tests, NULL, NULL);
 }
