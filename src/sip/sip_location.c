@@ -12,9 +12,21 @@
 
 /* Sized to what they hold: most users have one or two devices, and a
  * server holds many users, so neither bindings nor names are reserved
- * for the maximum (that was 12 KB per registered user). */
+ * for the maximum (a struct loc_binding is 1.2 KB of fixed fields; ten
+ * of them were once kept for every registered user).  A stored binding
+ * keeps its numbers inline and its three strings packed in one
+ * allocation; the entry's aor is not repeated in it. */
+struct loc_slot {
+    char *text; /* contact NUL call_id NUL instance NUL */
+    uint16_t call_id_at, instance_at; /* offsets into text */
+    uint32_t cseq, reg_id;
+    int q;
+    time_t expires_at;
+    uint64_t conn_id;
+};
+
 struct loc_entry {
-    struct loc_binding *bindings; /* n used of cap, cap <= LOC_MAX_BINDINGS_PER_AOR */
+    struct loc_slot *bindings; /* n used of cap, cap <= LOC_MAX_BINDINGS_PER_AOR */
     size_t n, cap;
     struct loc_entry *next;
     char aor[]; /* NUL-terminated */
@@ -99,6 +111,8 @@ void sip_location_free(struct sip_location *loc)
     for (size_t i = 0; i < loc->n_buckets; i++) {
         for (struct loc_entry *e = loc->buckets[i], *next; e != NULL; e = next) {
             next = e->next;
+            for (size_t k = 0; k < e->n; k++)
+                free(e->bindings[k].text);
             free(e->bindings);
             free(e);
         }
@@ -154,8 +168,74 @@ static void set_alias(struct sip_location *loc, const char *contact, size_t len,
 
 /* --- bindings ------------------------------------------------------------------ */
 
+static const char *slot_contact(const struct loc_slot *s)
+{
+    return s->text;
+}
+
+static const char *slot_call_id(const struct loc_slot *s)
+{
+    return s->text + s->call_id_at;
+}
+
+static const char *slot_instance(const struct loc_slot *s)
+{
+    return s->text + s->instance_at;
+}
+
+/* Store b in s (its strings in a new allocation, the old one freed only
+ * once that worked); false when out of memory, s unchanged. */
+static bool slot_set(struct loc_slot *s, const struct loc_binding *b)
+{
+    size_t lc = strnlen(b->contact, sizeof b->contact - 1);
+    size_t li = strnlen(b->call_id, sizeof b->call_id - 1);
+    size_t ln = strnlen(b->instance, sizeof b->instance - 1);
+    char *text = malloc(lc + li + ln + 3);
+    if (text == NULL)
+        return false;
+    memcpy(text, b->contact, lc);
+    text[lc] = '\0';
+    memcpy(text + lc + 1, b->call_id, li);
+    text[lc + 1 + li] = '\0';
+    memcpy(text + lc + li + 2, b->instance, ln);
+    text[lc + li + 2 + ln] = '\0';
+    free(s->text);
+    *s = (struct loc_slot){.text = text, .call_id_at = (uint16_t)(lc + 1),
+                           .instance_at = (uint16_t)(lc + li + 2), .cseq = b->cseq,
+                           .reg_id = b->reg_id, .q = b->q, .expires_at = b->expires_at,
+                           .conn_id = b->conn_id};
+    return true;
+}
+
+/* The binding as callers see it. */
+static void slot_expand(const struct loc_entry *e, const struct loc_slot *s,
+                        struct loc_binding *out)
+{
+    memset(out, 0, sizeof *out);
+    tn_strlcpy(out->aor, e->aor, sizeof out->aor);
+    tn_strlcpy(out->contact, slot_contact(s), sizeof out->contact);
+    tn_strlcpy(out->call_id, slot_call_id(s), sizeof out->call_id);
+    tn_strlcpy(out->instance, slot_instance(s), sizeof out->instance);
+    out->cseq = s->cseq;
+    out->reg_id = s->reg_id;
+    out->q = s->q;
+    out->expires_at = s->expires_at;
+    out->conn_id = s->conn_id;
+}
+
+/* Tell fn (if any) that binding i goes, and why. */
+static void tell(loc_gone_fn *fn, const struct loc_entry *e, size_t i, const char *why, void *ctx)
+{
+    if (fn == NULL)
+        return;
+    struct loc_binding b;
+    slot_expand(e, &e->bindings[i], &b);
+    fn(&b, why, ctx);
+}
+
 static void remove_binding(struct loc_entry *e, size_t i)
 {
+    free(e->bindings[i].text);
     e->bindings[i] = e->bindings[--e->n];
 }
 
@@ -177,7 +257,7 @@ static bool grow(struct loc_entry *e)
     size_t cap = e->cap == 0 ? 1 : e->cap * 2;
     if (cap > LOC_MAX_BINDINGS_PER_AOR)
         cap = LOC_MAX_BINDINGS_PER_AOR;
-    struct loc_binding *more = realloc(e->bindings, cap * sizeof *more);
+    struct loc_slot *more = realloc(e->bindings, cap * sizeof *more);
     if (more == NULL)
         return false;
     e->bindings = more;
@@ -187,11 +267,11 @@ static bool grow(struct loc_entry *e)
 
 /* RFC 5626 6 / RFC 5627: a device (instance) names its binding, per
  * flow (reg-id); without instances, the Contact URI does. */
-static bool same_binding(const struct loc_binding *old, const struct loc_binding *b)
+static bool same_binding(const struct loc_slot *old, const struct loc_binding *b)
 {
-    if (old->instance[0] != '\0' && b->instance[0] != '\0')
-        return strcmp(old->instance, b->instance) == 0 && old->reg_id == b->reg_id;
-    return strcmp(old->contact, b->contact) == 0;
+    if (slot_instance(old)[0] != '\0' && b->instance[0] != '\0')
+        return strcmp(slot_instance(old), b->instance) == 0 && old->reg_id == b->reg_id;
+    return strcmp(slot_contact(old), b->contact) == 0;
 }
 
 /* Room for one more binding in a full entry: expired bindings go first,
@@ -217,9 +297,7 @@ static bool make_room(struct loc_entry *e, time_t now, loc_gone_fn *evicted, voi
             victim = i;
     if (victim == e->n)
         return false;
-    if (evicted != NULL)
-        evicted(&e->bindings[victim], "no connection since the restart, dropped to make room",
-                ctx);
+    tell(evicted, e, victim, "no connection since the restart, dropped to make room", ctx);
     remove_binding(e, victim);
     return true;
 }
@@ -242,19 +320,28 @@ static enum loc_update_result update_locked(struct sip_location *loc,
     }
     struct loc_entry *e = *p;
     for (size_t i = 0; i < e->n; i++) {
-        struct loc_binding *old = &e->bindings[i];
+        struct loc_slot *old = &e->bindings[i];
         if (!same_binding(old, b))
             continue;
-        if (strcmp(old->call_id, b->call_id) == 0 && b->cseq <= old->cseq)
+        if (strcmp(slot_call_id(old), b->call_id) == 0 && b->cseq <= old->cseq)
             return LOC_OUT_OF_ORDER;
         *existed = true;
-        if (strcmp(old->contact, b->contact) != 0 && evicted != NULL)
-            evicted(old, "replaced by a new registration of the same device", ctx);
-        if (b->expires_at <= now)
+        bool same_contact = strcmp(slot_contact(old), b->contact) == 0;
+        if (b->expires_at <= now) {
+            if (!same_contact)
+                tell(evicted, e, i, "replaced by a new registration of the same device", ctx);
             remove_binding(e, i);
-        else
-            *old = *b;
-        drop_empty(p);
+            drop_empty(p);
+            return LOC_UPDATED;
+        }
+        if (same_contact)
+            return slot_set(old, b) ? LOC_UPDATED : LOC_NO_MEMORY;
+        struct loc_slot fresh = {0};
+        if (!slot_set(&fresh, b))
+            return LOC_NO_MEMORY;
+        tell(evicted, e, i, "replaced by a new registration of the same device", ctx);
+        free(old->text);
+        *old = fresh;
         return LOC_UPDATED;
     }
     if (b->expires_at <= now)
@@ -265,7 +352,12 @@ static enum loc_update_result update_locked(struct sip_location *loc,
         drop_empty(p); /* a new, still empty entry */
         return LOC_NO_MEMORY;
     }
-    e->bindings[e->n++] = *b;
+    e->bindings[e->n] = (struct loc_slot){0};
+    if (!slot_set(&e->bindings[e->n], b)) {
+        drop_empty(p);
+        return LOC_NO_MEMORY;
+    }
+    e->n++;
     return LOC_UPDATED;
 }
 
@@ -289,10 +381,9 @@ void sip_location_remove_aor(struct sip_location *loc, const char *aor)
 {
     pthread_mutex_lock(&loc->lock);
     struct loc_entry **p = find_entry(loc, aor);
-    if (*p != NULL) {
-        (*p)->n = 0;
-        drop_empty(p);
-    }
+    while (*p != NULL && (*p)->n > 0)
+        remove_binding(*p, (*p)->n - 1);
+    drop_empty(p);
     pthread_mutex_unlock(&loc->lock);
 }
 
@@ -314,7 +405,7 @@ size_t sip_location_lookup(struct sip_location *loc, const char *aor, time_t now
             continue;
         }
         if (n < max)
-            out[n++] = (*p)->bindings[i];
+            slot_expand(*p, &(*p)->bindings[i], &out[n++]);
         i++;
     }
     drop_empty(p);
@@ -331,7 +422,7 @@ uint64_t sip_location_best_conn(struct sip_location *loc, const char *aor, time_
     pthread_mutex_lock(&loc->lock);
     struct loc_entry **p = find_entry(loc, aor);
     for (size_t i = 0; *p != NULL && i < (*p)->n;) {
-        const struct loc_binding *b = &(*p)->bindings[i];
+        const struct loc_slot *b = &(*p)->bindings[i];
         if (b->expires_at <= now) {
             remove_binding(*p, i); /* expired: forget it on the way */
             continue;
@@ -357,8 +448,7 @@ static size_t drop_aor_bindings(struct sip_location *loc, const char *aor, uint6
     struct loc_entry **p = find_entry(loc, aor);
     for (size_t i = 0; *p != NULL && i < (*p)->n;) {
         if ((*p)->bindings[i].conn_id == conn_id) {
-            if (gone != NULL)
-                gone(&(*p)->bindings[i], "connection gone", ctx);
+            tell(gone, *p, i, "connection gone", ctx);
             remove_binding(*p, i);
             dropped++;
         } else {

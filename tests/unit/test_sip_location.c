@@ -122,7 +122,7 @@ static void at_most_ten_bindings(void **state)
 }
 
 /* Entries and aliases are sized to what they hold: many users with one to
- * three devices each, every binding found again intact, aliases told
+ * three devices each, every binding (strings and numbers) found again intact, aliases told
  * apart when one contact is a prefix of another, and a closed connection
  * takes exactly its own bindings. */
 static void many_users_sized_to_fit(void **state)
@@ -138,7 +138,13 @@ static void many_users_sized_to_fit(void **state)
         snprintf(aor, sizeof aor, "user%d@corp.test", u);
         for (int d = 0; d <= u % 3; d++) {
             snprintf(contact, sizeof contact, "sip:user%d@10.0.%d.%d:5061", u, d, u % 250);
-            struct loc_binding b = binding(aor, contact, "c", 1, 60, (uint64_t)(d + 1));
+            char call_id[32];
+            snprintf(call_id, sizeof call_id, "call-%d-%d", u, d);
+            struct loc_binding b = binding(aor, contact, call_id, (uint32_t)u, 60, (uint64_t)(d + 1));
+            if (d == 2) {
+                snprintf(b.instance, sizeof b.instance, "<urn:uuid:%08d-0000-4000-8000-000000000000>", u);
+                b.reg_id = 1;
+            }
             assert_int_equal(sip_location_update(&loc, &b, NULL, NULL, NULL), LOC_UPDATED);
             total++;
         }
@@ -155,6 +161,15 @@ static void many_users_sized_to_fit(void **state)
             snprintf(contact, sizeof contact, "sip:user%d@10.0.%d.%d:5061", u,
                      (int)found[k].conn_id - 1, u % 250);
             assert_string_equal(found[k].contact, contact);
+            char call_id[32], instance[64] = "";
+            snprintf(call_id, sizeof call_id, "call-%d-%d", u, (int)found[k].conn_id - 1);
+            if (found[k].conn_id == 3)
+                snprintf(instance, sizeof instance, "<urn:uuid:%08d-0000-4000-8000-000000000000>", u);
+            assert_string_equal(found[k].call_id, call_id);
+            assert_string_equal(found[k].instance, instance);
+            assert_int_equal(found[k].cseq, (uint32_t)u);
+            assert_int_equal(found[k].reg_id, found[k].conn_id == 3 ? 1 : 0);
+            assert_int_equal(found[k].q, 1000);
         }
     }
     /* connection 3 holds the third device of every third user */
