@@ -3,10 +3,13 @@
  * the store, answer 403 to wrong credentials. */
 #include "sip/sip_server_internal.h"
 
+#include <openssl/crypto.h>
 #include <time.h>
 
 #include "common/log.h"
 #include "common/str.h"
+#include "tls/tls_conn.h"
+#include "tls/tls_sip_user.h"
 
 #define NONCE_MAX_AGE_S 300
 
@@ -86,10 +89,36 @@ static bool response_matches(const struct sip_msg *req, const struct sip_digest_
     return sip_digest_verify(cr->alg, ha1, &r);
 }
 
+/* A user's client certificate that names user@domain (verified in the
+ * handshake, client-only: sip_server.c accept_user_cert) authenticates
+ * the connection's requests as that user while the user is in the store:
+ * deleting the user ends it as it ends a password.  Unknown users and
+ * store errors fall through to digest, which answers them. */
+static bool certificate_authenticates(struct sip_worker *sw, struct conn *c, const char *user,
+                                      const char *domain)
+{
+    const struct sip_conn *sc = sip_conn_get(c);
+    if (sc == NULL || !sc->user_cert ||
+        !tls_cert_names_sip_user(tls_conn_peer_cert(conn_tls(c)), user, domain))
+        return false;
+    char ha1[DIGEST_HEX_MAX];
+    tn_err err;
+    int found = ha1_cache_lookup(&sw->ha1s, sw->srv->store, user, domain, DIGEST_SHA256,
+                                 ev_now_ms(sw->w->loop), ha1, sizeof ha1, &err);
+    OPENSSL_cleanse(ha1, sizeof ha1);
+    if (found != 0)
+        return false;
+    tn_log(TN_LOG_DEBUG, "auth", "peer=%s %s@%s authenticated (client certificate)", c->peer,
+           user, domain);
+    return true;
+}
+
 int sip_auth_check(struct sip_worker *sw, struct conn *c, const struct sip_msg *req,
                    const char *user, const char *domain, bool proxy)
 {
     struct sip_digest_credentials cr;
+    if (certificate_authenticates(sw, c, user, domain))
+        return 1;
     if (!find_credentials(req, domain, proxy, &cr)) {
         challenge(sw, c, req, domain, proxy, false);
         return 0;

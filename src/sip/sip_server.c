@@ -17,6 +17,7 @@
 #include "sip/sip_edge.h"
 #include "sip/sip_frame.h"
 #include "sip/sip_txn.h"
+#include "tls/tls_sip_user.h"
 #include "tls/x509_text.h"
 #include "topology/topology.h"
 
@@ -111,6 +112,26 @@ static const char *topology_server_named(const struct topology *topo, X509 *cert
  * makes the peer one of our servers only when it names a server of the
  * topology; otherwise the connection is refused.  No certificate, or a
  * client-only one, is a user, who authenticates with digest. */
+/* A client-only certificate makes no server: its holder is a user.  One
+ * that names SIP users ("sip:alice@corp.test") authenticates this
+ * connection's requests as those users (sip_auth.c); any other user
+ * still needs digest. */
+static void accept_user_cert(struct conn *c, X509 *peer)
+{
+    char users[256];
+    struct sip_conn *sc = sip_conn_get(c);
+    if (sc == NULL)
+        return;
+    if (tls_cert_sip_users(peer, users, sizeof users) == 0) {
+        conn_set_verdict(c, "accepted: a user with a client-only certificate naming no SIP "
+                            "user (digest still required)");
+        return;
+    }
+    sc->user_cert = true;
+    conn_set_verdict(c, "accepted: a user's client certificate naming %s (authenticates that "
+                        "user; digest for any other)", users);
+}
+
 static void on_secure(struct conn *c, void *ctx)
 {
     struct sip_server *srv = ctx;
@@ -126,8 +147,7 @@ static void on_secure(struct conn *c, void *ctx)
     if (peer == NULL || !tls_conn_peer_trusted(conn_tls(c)))
         return;
     if (!(X509_get_extended_key_usage(peer) & XKU_SSL_SERVER)) {
-        conn_set_verdict(c, "accepted: a user with a client-only certificate (digest still "
-                            "required)");
+        accept_user_cert(c, peer);
         return;
     }
     /* We called it: the handshake checked it is the server we wanted. */

@@ -112,6 +112,8 @@ struct sip_conn {
                                      end (mutual TLS), or NULL for a user */
     char *partner;                /* name of the federation partner whose edge
                                      is at the other end, or NULL */
+    bool user_cert;               /* a user's client certificate, verified in
+                                     the handshake, that names SIP users */
 };
 
 struct topo_partner;

@@ -1,4 +1,5 @@
-/* Unit tests: certificate name matching rules (src/tls/tls_name.c). */
+/* Unit tests: certificate name matching rules (src/tls/tls_name.c) and the
+ * SIP users a client certificate names (src/tls/tls_sip_user.c). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -8,6 +9,7 @@
 #include <openssl/x509v3.h>
 
 #include "tls/tls_name.h"
+#include "tls/tls_sip_user.h"
 
 static enum tls_name_match m(const char *pattern, const char *wanted, bool wild)
 {
@@ -167,19 +169,90 @@ static void cert_ip_addresses(void **state)
     check("IP:::1", "::1", TLS_NAME_EXACT, 0, "IP:::1");
 }
 
-static void cert_embedded_nul_refused(void **state)
+/* A certificate whose one SAN of type gtype is the len bytes at bytes
+ * (which X509V3_EXT_conf would not write: an embedded NUL). */
+static X509 *cert_with_raw_san(int gtype, const char *bytes, int len)
 {
     X509 *x = cert_with(NULL);
     GENERAL_NAMES *gens = GENERAL_NAMES_new();
     GENERAL_NAME *gn = GENERAL_NAME_new();
     ASN1_IA5STRING *s = ASN1_IA5STRING_new();
-    ASN1_STRING_set(s, "good.test\0.evil.test", 20);
-    GENERAL_NAME_set0_value(gn, GEN_DNS, s);
+    assert_true(gens != NULL && gn != NULL && s != NULL);
+    ASN1_STRING_set(s, bytes, len);
+    GENERAL_NAME_set0_value(gn, gtype, s);
     sk_GENERAL_NAME_push(gens, gn);
     X509_add1_ext_i2d(x, NID_subject_alt_name, gens, 0, 0);
     GENERAL_NAMES_free(gens);
+    return x;
+}
+
+static void cert_embedded_nul_refused(void **state)
+{
+    X509 *x = cert_with_raw_san(GEN_DNS, "good.test\0.evil.test", 20);
     char detail[300];
     assert_int_equal(tls_name_check(x, "good.test", TLS_NAME_EXACT, detail, sizeof detail), -1);
+    X509_free(x);
+}
+
+/* A SIP user URI names user@domain: user exact, domain in any case, sip:
+ * or sips:; nothing with a password, port, parameters, headers, spaces,
+ * a second '@', an empty side or a NUL counts, and never the CN. */
+static void cert_sip_users(void **state)
+{
+    static const struct {
+        const char *sans, *user, *domain;
+        bool names;
+    } cases[] = {
+        {"URI:sip:alice@corp.test", "alice", "corp.test", true},
+        {"URI:SIP:alice@CORP.Test", "alice", "corp.test", true},
+        {"URI:sips:alice@corp.test", "alice", "corp.test", true},
+        {"DNS:fe1.corp.test,URI:sip:bob@corp.test,URI:sip:alice@corp.test", "alice",
+         "corp.test", true},
+        {"URI:sip:Alice@corp.test", "alice", "corp.test", false},
+        {"URI:sip:alice@corp.test", "alice", "other.test", false},
+        {"URI:sip:alice@corp.test", "bob", "corp.test", false},
+        {"URI:sip:alice@corp.test.evil", "alice", "corp.test", false},
+        {"URI:sip:alice@corp.test;transport=tls", "alice", "corp.test", false},
+        {"URI:sip:alice@corp.test:5061", "alice", "corp.test", false},
+        {"URI:sip:alice:secret@corp.test", "alice", "corp.test", false},
+        {"URI:sip:alice@corp.test?subject=x", "alice", "corp.test", false},
+        {"URI:sip:alice@bob@corp.test", "alice", "corp.test", false},
+        {"URI:sip:corp.test", "", "corp.test", false},
+        {"URI:sip:@corp.test", "", "corp.test", false},
+        {"URI:tel:+15551234", "alice", "corp.test", false},
+        {"URI:mailto:alice@corp.test", "alice", "corp.test", false},
+        {"email:alice@corp.test", "alice", "corp.test", false},
+        {"DNS:alice.corp.test", "alice", "corp.test", false},
+        {NULL, "alice", "corp.test", false},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        X509 *x = cert_with(cases[i].sans);
+        if (tls_cert_names_sip_user(x, cases[i].user, cases[i].domain) != cases[i].names)
+            fail_msg("%s, user %s@%s: wanted %s", cases[i].sans ? cases[i].sans : "(no SAN)",
+                     cases[i].user, cases[i].domain, cases[i].names ? "named" : "not named");
+        X509_free(x);
+    }
+    assert_false(tls_cert_names_sip_user(NULL, "alice", "corp.test"));
+
+    /* The log line's list: user URIs only, cut to the buffer. */
+    X509 *x = cert_with("DNS:fe1.corp.test,URI:sip:alice@corp.test,URI:sip:corp.test,"
+                        "URI:sips:bob@corp.test");
+    char buf[64];
+    assert_int_equal(tls_cert_sip_users(x, buf, sizeof buf), 2);
+    assert_string_equal(buf, "sip:alice@corp.test, sips:bob@corp.test");
+    char small[12];
+    assert_int_equal(tls_cert_sip_users(x, small, sizeof small), 2);
+    assert_true(strlen(small) < sizeof small);
+    X509_free(x);
+    x = cert_with("DNS:fe1.corp.test");
+    assert_int_equal(tls_cert_sip_users(x, buf, sizeof buf), 0);
+    assert_string_equal(buf, "");
+    X509_free(x);
+
+    /* "alice@corp.test" followed by a NUL and more is no name at all */
+    x = cert_with_raw_san(GEN_URI, "sip:alice@corp.test\0x", 21);
+    assert_false(tls_cert_names_sip_user(x, "alice", "corp.test"));
+    assert_int_equal(tls_cert_sip_users(x, buf, sizeof buf), 0);
     X509_free(x);
 }
 
@@ -197,6 +270,7 @@ int main(void)
         cmocka_unit_test(required_pattern_any_under),
         cmocka_unit_test(cert_ip_addresses),
         cmocka_unit_test(cert_embedded_nul_refused),
+        cmocka_unit_test(cert_sip_users),
     };
     return cmocka_run_group_tests_name("tls_name", tests, NULL, NULL);
 }
