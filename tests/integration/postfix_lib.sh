@@ -12,8 +12,8 @@
 #
 #   postfix_instance DIR NAME ADDR:PORT [MAIN_CF_LINE]...
 #       write the instance (myhostname NAME, smtpd on ADDR:PORT); the extra
-#       lines go at the end of main.cf, where they override the defaults
-#       (e.g. "smtpd_tls_cert_file = ...", "message_size_limit = 10000")
+#       lines set main.cf parameters, replacing the defaults (postconf -e:
+#       "smtpd_tls_cert_file = ...", "message_size_limit = 10000")
 #   postfix_start DIR        start it and wait until ADDR:PORT accepts
 #   postfix_stop DIR         stop it (master pid), wait until it is gone
 #   postfix_log DIR          print the log file's path
@@ -94,10 +94,15 @@ postfix_instance() {
     chown root:root "$dir/etc" "$dir/queue"
     chown postfix "$dir/data"
     _postfix_master_cf "$listen" >"$dir/etc/master.cf"
-    {
-        _postfix_main_cf "$dir" "$name"
-        for line in "$@"; do printf '%s\n' "$line"; done
-    } >"$dir/etc/main.cf"
+    _postfix_main_cf "$dir" "$name" >"$dir/etc/main.cf"
+    # An override replaces the default in place: a parameter set twice
+    # makes every Postfix program warn as it starts, through postlogd's
+    # datagram socket, and postlogd, logging its own such warnings into
+    # that socket while it is full (10 datagrams in a fresh netns), blocks
+    # for good (seen: a test that hung until its time limit).
+    for line in "$@"; do
+        postconf -c "$dir/etc" -e "$line" || return 1
+    done
     echo "$listen" >"$dir/listen"
     if ! runuser -u postfix -- test -w "$dir/data"; then
         echo "postfix_instance: user postfix cannot reach $dir (a parent mode 0700?)" >&2
