@@ -251,6 +251,11 @@ fi # SUMMARY_ONLY
 [ -f "$RES/params" ] && . "$RES/params"
 
 # --- summary --------------------------------------------------------------------------------
+thread_split() { # SCENARIO: how each server's CPU split over its threads (first round)
+    say "   CPU per thread, % of the server's (round 1, busiest first): trustnet" \
+        "$(val "$RES/$1.trustnet.1" server_thread_cpu_pct), Kamailio" \
+        "$(val "$RES/$1.kamailio.1" server_thread_cpu_pct)"
+}
 negotiated() { # SCENARIO: the TLS version and suite each server chose (first round)
     say "   negotiated: trustnet $(val "$RES/$1.trustnet.1" tls) $(val "$RES/$1.trustnet.1" cipher)," \
         "Kamailio $(val "$RES/$1.kamailio.1" tls) $(val "$RES/$1.kamailio.1" cipher)"
@@ -267,6 +272,7 @@ if wants message; then
         printf '   %-26s %12s %12s %8s\n' "$k" "$a" "$b" "$(ratio "$a" "$b")"
     done
     negotiated message
+    thread_split message
     a=$(collect "$RES/message.trustnet.*" server_cpu_us_per_txn)
     b=$(collect "$RES/message.kamailio.*" server_cpu_us_per_txn)
     say "   goal: trustnet CPU <= 0.5 x Kamailio's: $(awk -v a="$a" -v b="$b" 'BEGIN{print (a<=0.5*b)?"met":"NOT met"}')"
@@ -282,6 +288,7 @@ if wants register; then
         printf '   %-26s %12s %12s %8s\n' "$k" "$a" "$b" "$(ratio "$a" "$b")"
     done
     negotiated register
+    thread_split register
     a=$(collect "$RES/register.trustnet.*" server_cpu_us_per_txn)
     say "   goal: trustnet <= 600 us of CPU per handshake + REGISTER: $(awk -v a="$a" 'BEGIN{print (a<=600)?"met":"NOT met"}')"
 fi

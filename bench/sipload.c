@@ -38,6 +38,7 @@
 #endif
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -116,10 +117,15 @@ struct side {
     struct auth_cache auth[2]; /* 0: WWW (401), 1: Proxy (407) */
 };
 
+#define MAX_THREADS 64 /* per server process, for the CPU split */
+
 struct server_pid {
     int pid;
     char label[24];     /* "" when not labelled */
     long long ticks[2]; /* utime+stime before and after the measured phase */
+    int ntids;          /* its threads at the start of the phase */
+    int tids[MAX_THREADS];
+    long long tid_ticks[2][MAX_THREADS];
 };
 
 static struct opts {
@@ -189,10 +195,15 @@ static const char *user_name(int i)
 
 /* ---- /proc: CPU time and PSS of the server processes -------------------- */
 
-static long long proc_cpu_ticks(int pid)
+/* utime+stime of /proc/PID/stat, or of /proc/PID/task/TID/stat when
+ * tid > 0; -1 if gone. */
+static long long proc_cpu_ticks_of(int pid, int tid)
 {
-    char path[64], buf[2048];
-    snprintf(path, sizeof path, "/proc/%d/stat", pid);
+    char path[96], buf[2048];
+    if (tid > 0)
+        snprintf(path, sizeof path, "/proc/%d/task/%d/stat", pid, tid);
+    else
+        snprintf(path, sizeof path, "/proc/%d/stat", pid);
     FILE *f = fopen(path, "r");
     if (f == NULL)
         return -1;
@@ -217,12 +228,39 @@ static long long proc_cpu_ticks(int pid)
     return (long long)(ut + st);
 }
 
+static long long proc_cpu_ticks(int pid)
+{
+    return proc_cpu_ticks_of(pid, 0);
+}
+
+/* The threads of p now (phase 0) and their ticks; the same threads'
+ * ticks again in phase 1 (a thread gone by then counts what it had). */
+static void read_thread_ticks(struct server_pid *p, int phase)
+{
+    if (phase == 0) {
+        char path[64];
+        snprintf(path, sizeof path, "/proc/%d/task", p->pid);
+        DIR *d = opendir(path);
+        p->ntids = 0;
+        for (struct dirent *e; d != NULL && (e = readdir(d)) != NULL && p->ntids < MAX_THREADS;)
+            if (e->d_name[0] != '.')
+                p->tids[p->ntids++] = atoi(e->d_name);
+        if (d != NULL)
+            closedir(d);
+    }
+    for (int i = 0; i < p->ntids; i++) {
+        long long t = proc_cpu_ticks_of(p->pid, p->tids[i]);
+        p->tid_ticks[phase][i] = t >= 0 ? t : phase == 1 ? p->tid_ticks[0][i] : 0;
+    }
+}
+
 /* Each server's CPU ticks now, as ticks[phase]; false if one is gone. */
 static bool read_servers_cpu(int phase)
 {
     bool all = true;
     for (int i = 0; i < o.npids; i++) {
         o.pids[i].ticks[phase] = proc_cpu_ticks(o.pids[i].pid);
+        read_thread_ticks(&o.pids[i], phase);
         all = all && o.pids[i].ticks[phase] >= 0;
     }
     return all;
@@ -1029,9 +1067,37 @@ static void setup_connections(int upto, double deadline_s)
     }
 }
 
+static int cmp_ll_desc(const void *a, const void *b)
+{
+    long long x = *(const long long *)a, y = *(const long long *)b;
+    return (y > x) - (y < x);
+}
+
+/* How the servers' CPU time split over their threads (every process's,
+ * busiest first, in percent of the total): whether the load used both
+ * cores, or one did all the work. */
+static void print_thread_split(void)
+{
+    long long all[MAX_PIDS * MAX_THREADS], total = 0;
+    int n = 0;
+    for (int i = 0; i < o.npids; i++)
+        for (int k = 0; k < o.pids[i].ntids; k++) {
+            all[n] = o.pids[i].tid_ticks[1][k] - o.pids[i].tid_ticks[0][k];
+            total += all[n++];
+        }
+    if (total <= 0)
+        return;
+    qsort(all, (size_t)n, sizeof all[0], cmp_ll_desc);
+    printf("server_thread_cpu_pct=");
+    for (int i = 0; i < n && i < 4 && all[i] > 0; i++)
+        printf("%s%.0f", i ? "," : "", 100.0 * (double)all[i] / (double)total);
+    printf("\n");
+}
+
 /* server_cpu_* for all servers together, then _LABEL for each labelled one */
 static void print_server_cpu(double elapsed, long done)
 {
+    print_thread_split();
     for (int i = -1; i < o.npids; i++) {
         if (i >= 0 && o.pids[i].label[0] == '\0')
             continue;
