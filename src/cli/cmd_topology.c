@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli/commands.h"
+#include "common/str.h"
 #include "topology/topology.h"
 
 static const char topology_help[] =
@@ -291,10 +292,15 @@ static void show(const struct topology *t, FILE *out)
     for (size_t i = 0; i < t->trust.n_crls; i++)
         fprintf(out, "trust crl     %s\n", t->trust.crls[i].path);
     fprintf(out, "store         %s\n", t->store.path ? t->store.path : "(none)");
-    fprintf(out, "limits        %u connections, handshake %u ms, idle %u s, SIP message "
-            "%u bytes, mail message %u bytes, mail queue lifetime %u s\n",
-            t->limits.max_connections, t->limits.handshake_timeout_ms, t->limits.idle_timeout_s,
-            t->sip.max_message_bytes, t->mail.max_message_bytes, t->mail.queue_lifetime_s);
+    char per_client[48] = "no limit per client";
+    if (t->limits.max_connections_per_client > 0)
+        tn_snprintf(per_client, sizeof per_client, "%u per client address",
+                    t->limits.max_connections_per_client);
+    fprintf(out, "limits        %u connections (%s), handshake %u ms, idle %u s, SIP "
+            "message %u bytes, mail message %u bytes, mail queue lifetime %u s\n",
+            t->limits.max_connections, per_client, t->limits.handshake_timeout_ms,
+            t->limits.idle_timeout_s, t->sip.max_message_bytes, t->mail.max_message_bytes,
+            t->mail.queue_lifetime_s);
     show_sites(t, out);
     for (size_t i = 0; i < t->n_partners; i++) {
         const struct topo_partner *p = &t->partners[i];

@@ -20,7 +20,7 @@
 static void on_io(ev_loop *loop, int fd, unsigned events, void *ctx);
 static void finish_connect(struct conn *c);
 
-static void format_peer(const struct sockaddr *sa, char *buf, size_t len)
+void conn_format_addr(const struct sockaddr *sa, char *buf, size_t len)
 {
     char host[INET6_ADDRSTRLEN] = "?";
     int port = 0;
@@ -172,7 +172,7 @@ struct conn *conn_new(struct worker *w, int fd, const struct sockaddr *sa, tls_c
     c->state = CONN_PLAIN;
     c->id = ((uint64_t)w->index << 48) | ++w->next_serial;
     c->last_input_ms = ev_now_ms(w->loop);
-    format_peer(sa, c->peer, sizeof c->peer);
+    conn_format_addr(sa, c->peer, sizeof c->peer);
     if (idmap_put(&w->conns, c->id, c) < 0) {
         close(fd);
         worker_release_slot(w);

@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "net/client_limit.h"
 #include "net/evloop.h"
 #include "tls/tls_conn.h"
 
@@ -74,7 +75,13 @@ struct conn {
     struct tls_expect expect;  /* outgoing: who the peer must be */
     char *expect_name;         /* outgoing: owned copy of expect.name */
     char *verdict;             /* set by on_secure for the log line, then freed */
+    bool client_counted;       /* accepted: counts for client in the group's
+                                  per-client limit until it closes */
+    struct client_key client;
 };
+
+/* "ip:port" or "[v6]:port" of sa, as connections name their peer. */
+void conn_format_addr(const struct sockaddr *sa, char *buf, size_t len);
 
 /* Take over an accepted socket (its connection slot already counted);
  * starts the TLS handshake when tls_cfg is given, else stays plaintext.

@@ -96,6 +96,8 @@ void worker_release_slot(struct worker *w)
 void worker_conn_closed(struct worker *w, struct conn *c)
 {
     struct worker_group *g = w->group;
+    if (c->client_counted)
+        client_limit_release(&g->per_client, &c->client);
     /* While being handed over, c already counts for its next owner. */
     unsigned owner = c->moving_to != 0 ? c->moving_to - 1u : w->index;
     idmap_del(&w->conns, c->id);
@@ -113,6 +115,22 @@ static tls_config *current_tls(struct worker_group *g, unsigned listener)
     return cfg;
 }
 
+/* One more connection from sa's address, or a log line and false. */
+static bool take_client_share(struct worker_group *g, const struct sockaddr *sa,
+                              struct client_key *key)
+{
+    unsigned held = 0;
+    if (!client_key_of(sa, key) || client_limit_take(&g->per_client, key, &held))
+        return true;
+    char addr[64];
+    conn_format_addr(sa, addr, sizeof addr);
+    tn_counter_add(&g->stats.over_client_limit, 1);
+    tn_log(TN_LOG_WARN, g->log_component,
+           "refusing connection from %s: its address has %u open, the limit per client "
+           "(limits.max_connections_per_client)", addr, held);
+    return false;
+}
+
 static void accept_one(struct worker *w, int fd, const struct sockaddr *sa, unsigned listener)
 {
     struct worker_group *g = w->group;
@@ -124,11 +142,21 @@ static void accept_one(struct worker *w, int fd, const struct sockaddr *sa, unsi
         close(fd);
         return;
     }
+    struct client_key key;
+    if (!take_client_share(g, sa, &key)) {
+        worker_release_slot(w);
+        close(fd);
+        return;
+    }
     /* On failure conn_new has closed fd and released the slot. */
     tls_config *tls = current_tls(g, listener);
     struct conn *c = conn_new(w, fd, sa, tls, g->handler, &g->limits);
-    if (c == NULL)
+    if (c == NULL) {
+        client_limit_release(&g->per_client, &key);
         return;
+    }
+    c->client = key;
+    c->client_counted = sa->sa_family == AF_INET || sa->sa_family == AF_INET6;
     c->listener = listener;
     /* The ClientHello is most likely here already (defer_accept): answer
      * it now rather than after another round through epoll. */
@@ -170,6 +198,21 @@ static int open_listener(struct worker_group *g, unsigned index, const char *add
     return 0;
 }
 
+int worker_group_limit_per_client(struct worker_group *g, unsigned per_client,
+                                  const struct sockaddr_storage *exempt, size_t n_exempt,
+                                  tn_err *err)
+{
+    if (n_exempt > CLIENT_LIMIT_MAX_EXEMPT)
+        return tn_errf(err, "%zu server addresses to exempt from max_connections_per_client "
+                            "(at most %d)", n_exempt, CLIENT_LIMIT_MAX_EXEMPT);
+    client_limit_free(&g->per_client);
+    if (client_limit_init(&g->per_client, per_client) < 0)
+        return tn_errf(err, "out of memory");
+    for (size_t i = 0; i < n_exempt; i++)
+        client_limit_exempt(&g->per_client, (const struct sockaddr *)&exempt[i]);
+    return 0;
+}
+
 int worker_group_add_listener(struct worker_group *g, const char *addr, tls_config *tls_cfg,
                               tn_err *err)
 {
@@ -185,6 +228,7 @@ int worker_group_init(struct worker_group *g, unsigned n, const char *addr, tls_
                       size_t max_connections, tn_err *err)
 {
     memset(g, 0, sizeof *g);
+    client_limit_init(&g->per_client, 0); /* no limit: allocates nothing */
     if (n == 0 || n > WORKER_MAX)
         return tn_errf(err, "workers must be 1-%d, not %u", WORKER_MAX, n);
     pthread_mutex_init(&g->tls_lock, NULL);
@@ -286,6 +330,7 @@ void worker_group_free(struct worker_group *g)
         idmap_free(&w->conns);
     }
     idmap_free(&g->moved);
+    client_limit_free(&g->per_client);
     pthread_mutex_destroy(&g->moved_lock);
     pthread_mutex_destroy(&g->tls_lock);
     g->n = 0;
@@ -363,6 +408,10 @@ void worker_group_metrics(const struct worker_group *g, struct tn_metrics_out *o
     family_sample(o, prefix, "connections_over_limit_total", "counter",
                   "Connections refused at accept: the max_connections limit was reached.",
                   tn_counter_get(&st->over_limit));
+    family_sample(o, prefix, "connections_over_client_limit_total", "counter",
+                  "Connections refused at accept: their address had "
+                  "max_connections_per_client open.",
+                  tn_counter_get(&st->over_client_limit));
     char name[128];
     tn_snprintf(name, sizeof name, "%s_tls_handshakes_total", prefix);
     tn_metrics_family(o, name, "counter",

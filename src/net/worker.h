@@ -59,6 +59,7 @@ struct conn_stats {
     tn_counter trusted_in, refused_in;   /* accepted connections */
     tn_counter trusted_out, refused_out; /* connections we opened */
     tn_counter over_limit;               /* refused at accept: max_connections */
+    tn_counter over_client_limit;        /* refused at accept: per client address */
 };
 
 struct worker_group {
@@ -71,6 +72,7 @@ struct worker_group {
     struct conn_limits limits;
     size_t max_connections;
     size_t connections; /* atomic */
+    struct client_limit per_client;
     const char *log_component;
     struct conn_stats stats;
     /* Connections no longer owned by the worker their id names: id -> new
@@ -93,6 +95,13 @@ void worker_group_metrics(const struct worker_group *g, struct tn_metrics_out *o
 /* Stop every loop, join the threads, close every connection. */
 void worker_group_stop(struct worker_group *g);
 void worker_group_free(struct worker_group *g);
+/* At most per_client connections open from one client address (0: no
+ * limit), except from the n_exempt addresses of exempt (our servers,
+ * partners' edges; at most CLIENT_LIMIT_MAX_EXEMPT); before
+ * worker_group_start. */
+int worker_group_limit_per_client(struct worker_group *g, unsigned per_client,
+                                  const struct sockaddr_storage *exempt, size_t n_exempt,
+                                  tn_err *err);
 /* Another listening address with its own TLS configuration (an edge's
  * side towards partners, say); before worker_group_start.  Connections
  * accepted there carry its index in conn->listener.  Returns the index. */

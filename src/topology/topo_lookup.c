@@ -116,3 +116,27 @@ int topology_metrics_file(const struct topology *t, const char *fqdn, char *out,
         return -1;
     return tn_snprintf(out, len, "%s/trustnet-%s.prom", t->metrics_dir.path, fqdn) < 0 ? -1 : 0;
 }
+
+static void add_address(const struct topo_addr *a, struct sockaddr_storage *out, size_t max,
+                        size_t *n)
+{
+    if (!a->set || !a->is_ip)
+        return;
+    if (*n < max)
+        out[*n] = a->sa;
+    (*n)++;
+}
+
+size_t topology_server_addresses(const struct topology *topo, struct sockaddr_storage *out,
+                                 size_t max)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < topo->n_servers; i++) {
+        add_address(&topo->servers[i].sip_listen, out, max, &n);
+        add_address(&topo->servers[i].federation_listen, out, max, &n);
+        add_address(&topo->servers[i].smtp_listen, out, max, &n);
+    }
+    for (size_t i = 0; i < topo->n_partners; i++)
+        add_address(&topo->partners[i].edge_address, out, max, &n);
+    return n;
+}

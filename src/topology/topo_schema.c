@@ -785,6 +785,8 @@ static const struct key_spec limits_keys[] = {
     {"handshake_timeout_ms", false, V_UINT, TOPO_FIELD(limits.handshake_timeout_ms), 100,
      600000, NULL},
     {"idle_timeout_s", false, V_UINT, TOPO_FIELD(limits.idle_timeout_s), 1, 7 * 86400, NULL},
+    {"max_connections_per_client", false, V_UINT, TOPO_FIELD(limits.max_connections_per_client),
+     0, 1000000, NULL},
 };
 
 static const struct key_spec connector_keys[] = {

@@ -205,6 +205,7 @@ struct topo_limits {
     unsigned max_connections;             /* per server; default 10000 */
     unsigned handshake_timeout_ms;        /* default 5000 */
     unsigned idle_timeout_s;              /* default 3600 */
+    unsigned max_connections_per_client;  /* per client address; 0 (default): none */
 };
 
 struct topology {
@@ -275,6 +276,12 @@ int topology_check_files(const struct topology *topo, const struct topo_server *
 /* ---- lookups (names compare ASCII case-insensitively) ------------------- */
 
 const struct topo_server *topology_find_server(const struct topology *topo, const char *fqdn);
+/* The IP addresses that servers of the topology and partners' edges
+ * speak from (their listening addresses; servers leave from them too),
+ * into out (at most max); returns how many there are, which may exceed
+ * max. */
+size_t topology_server_addresses(const struct topology *topo, struct sockaddr_storage *out,
+                                 size_t max);
 const struct topo_pool *topology_find_pool(const struct topology *topo, const char *fqdn);
 /* The pool a server belongs to, by the server's FQDN. */
 const struct topo_pool *topology_server_pool(const struct topology *topo, const char *fqdn);

@@ -8,6 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 
 #include "topology/topo_internal.h"
 #include "topology/topology.h"
@@ -180,7 +182,16 @@ static void valid_topology_and_lookups(void **state)
     assert_string_equal(topology_find_mail_route(t, "partner.test")->host.text,
                         "127.0.0.41:2525");
     assert_int_equal(t->limits.max_connections, 10000);
+    assert_int_equal(t->limits.max_connections_per_client, 0);
     assert_int_equal(t->sip.max_message_bytes, 65535);
+    /* exempt from the per-client limit: every listening address given as
+     * an IP (fe1, edge's three, fe2) and the partner's edge */
+    struct sockaddr_storage ours[8];
+    assert_int_equal(topology_server_addresses(t, ours, 8), 6);
+    assert_int_equal(ours[0].ss_family, AF_INET);
+    assert_int_equal(ours[1].ss_family, AF_INET6);
+    assert_int_equal(ntohl(((struct sockaddr_in *)&ours[5])->sin_addr.s_addr), 0x7f00001e);
+    assert_int_equal(topology_server_addresses(t, ours, 2), 6); /* how many, past max */
     char roles[64];
     topology_roles_text(edge->roles, roles, sizeof roles);
     assert_string_equal(roles, "edge, mail");
@@ -217,6 +228,8 @@ static void wrong_types(void **state)
                  "'workers' must be a whole number from 1 to 256, found 'two'");
     expect_error(HEAD SITES "            workers: \"2\"\n", 17, "write numbers without quotes");
     expect_error(HEAD SITES "limits:\n  max_connections: [1]\n", 18, "found 'a list'");
+    expect_error(HEAD SITES "limits:\n  max_connections_per_client: 2000000\n", 18,
+                 "'max_connections_per_client' must be a whole number from 0 to 1000000");
     expect_error("organisation: a\nsip:\n  domains: corp.test\n", 3,
                  "'domains' must be a list, e.g. [corp.test], found a single value");
     expect_error(HEAD SITES "mail_connectors:\n  outbound:\n    - name: b\n"
