@@ -103,6 +103,9 @@ enum tls_io tls_conn_handshake(tls_conn *conn)
     int ret = SSL_do_handshake(conn->ssl);
     if (ret != 1)
         return io_result(conn, ret);
+    /* The record versions it watched only explain a failed handshake;
+     * left in place, OpenSSL would call it twice for every record. */
+    SSL_set_msg_callback(conn->ssl, NULL);
     conn->trusted = conn->diag->verdict.decided && conn->diag->verdict.trusted;
     /* A client always verifies; a server verified a certificate if one came. */
     if (SSL_is_server(conn->ssl) == 0 && !conn->diag->verdict.trusted && !conn->advisory) {
