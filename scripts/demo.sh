@@ -22,6 +22,11 @@ if [ ! -f "$DEMO/fe1.corp.test.pem" ]; then
     "$TN" ca issue --dir "$CA" fe1.corp.test --san URI:sip:corp.test --san IP:127.0.0.1 \
         --out "$DEMO/fe1.corp.test"
 fi
+if [ ! -f "$DEMO/alice.pem" ]; then
+    echo "== issuing alice's client certificate (she may log in with it instead of a password)"
+    "$TN" ca issue --dir "$CA" alice.users.corp.test --client --san URI:sip:alice@corp.test \
+        --out "$DEMO/alice"
+fi
 "$TN" ca crl --dir "$CA" >/dev/null
 
 cat >"$DEMO/topology.yaml" <<YAML
@@ -78,6 +83,7 @@ cat <<TEXT
 Register a SIP client over TLS to $LISTEN (domain corp.test):
   users alice@corp.test / alice-demo-password, bob@corp.test / bob-demo-password
   trust the demo CA: $CA/ca.pem
+  or, for alice, no password: her client certificate $DEMO/alice.pem (key $DEMO/alice.key)
 Check the server as a client would, from another terminal:
   $TN check --sip --name corp.test --ca $CA/ca.pem --crl $CA/crl.pem $LISTEN
 Send mail with STARTTLS; it goes on to the mailbox host $MAILBOX_HOST
