@@ -72,13 +72,11 @@ static int start_listener(struct mail_server *ms, tn_err *err)
         return -1;
     ms->group_ready = true;
     ms->group.log_component = "smtp";
-    if (t->limits.max_connections_per_client > 0) {
-        struct sockaddr_storage ours[CLIENT_LIMIT_MAX_EXEMPT];
-        size_t n = topology_server_addresses(t, ours, CLIENT_LIMIT_MAX_EXEMPT);
-        if (worker_group_limit_per_client(&ms->group, t->limits.max_connections_per_client,
-                                          ours, n, err) < 0)
-            return -1;
-    }
+    size_t n_ours = 0; /* our servers and partners' edges are exempt */
+    const struct sockaddr_storage *ours = topology_server_addresses(t, &n_ours);
+    if (worker_group_limit_per_client(&ms->group, t->limits.max_connections_per_client, ours,
+                                      n_ours, err) < 0)
+        return -1;
     if (worker_group_start(&ms->group, err) < 0)
         return -1;
     ms->listening = true;

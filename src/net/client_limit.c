@@ -54,30 +54,34 @@ void client_limit_free(struct client_limit *cl)
             free(c);
         }
     free(cl->buckets);
+    free(cl->exempt);
     pthread_mutex_destroy(&cl->lock);
     memset(cl, 0, sizeof *cl);
+}
+
+static int key_cmp(const void *a, const void *b)
+{
+    return memcmp(a, b, sizeof(struct client_key));
+}
+
+static bool is_exempt(const struct client_limit *cl, const struct client_key *key)
+{
+    return cl->n_exempt > 0 &&
+           bsearch(key, cl->exempt, cl->n_exempt, sizeof *key, key_cmp) != NULL;
 }
 
 bool client_limit_exempt(struct client_limit *cl, const struct sockaddr *sa)
 {
     struct client_key k;
-    if (!client_key_of(sa, &k))
-        return true; /* nothing of that family is ever counted */
-    for (size_t i = 0; i < cl->n_exempt; i++)
-        if (memcmp(&cl->exempt[i], &k, sizeof k) == 0)
-            return true;
-    if (cl->n_exempt == CLIENT_LIMIT_MAX_EXEMPT)
+    if (!client_key_of(sa, &k) || is_exempt(cl, &k))
+        return true; /* other families are never counted anyway */
+    struct client_key *more = realloc(cl->exempt, (cl->n_exempt + 1) * sizeof *more);
+    if (more == NULL)
         return false;
+    cl->exempt = more;
     cl->exempt[cl->n_exempt++] = k;
+    qsort(cl->exempt, cl->n_exempt, sizeof k, key_cmp); /* a few, once, at start */
     return true;
-}
-
-static bool is_exempt(const struct client_limit *cl, const struct client_key *key)
-{
-    for (size_t i = 0; i < cl->n_exempt; i++)
-        if (memcmp(&cl->exempt[i], key, sizeof *key) == 0)
-            return true;
-    return false;
 }
 
 /* FNV-1a from a per-process random seed: clients choose their IPv6

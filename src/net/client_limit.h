@@ -15,8 +15,6 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#define CLIENT_LIMIT_MAX_EXEMPT 256
-
 /* An IP address as a key: IPv4 as IPv4-mapped IPv6, so both forms of one
  * address are one client. */
 struct client_key {
@@ -31,7 +29,7 @@ struct client_limit {
     struct client_count **buckets;
     size_t n_buckets;
     uint64_t seed;
-    struct client_key exempt[CLIENT_LIMIT_MAX_EXEMPT];
+    struct client_key *exempt; /* sorted */
     size_t n_exempt;
 };
 
@@ -41,7 +39,7 @@ bool client_key_of(const struct sockaddr *sa, struct client_key *out);
 /* per_client 0: every take succeeds and nothing is counted. */
 int client_limit_init(struct client_limit *cl, unsigned per_client);
 void client_limit_free(struct client_limit *cl);
-/* Never limit sa (one of our servers); false when the list is full. */
+/* Never limit sa (one of our servers); false when out of memory. */
 bool client_limit_exempt(struct client_limit *cl, const struct sockaddr *sa);
 
 /* One more connection from key: true (counted) when under the limit or

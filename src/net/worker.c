@@ -202,14 +202,12 @@ int worker_group_limit_per_client(struct worker_group *g, unsigned per_client,
                                   const struct sockaddr_storage *exempt, size_t n_exempt,
                                   tn_err *err)
 {
-    if (n_exempt > CLIENT_LIMIT_MAX_EXEMPT)
-        return tn_errf(err, "%zu server addresses to exempt from max_connections_per_client "
-                            "(at most %d)", n_exempt, CLIENT_LIMIT_MAX_EXEMPT);
     client_limit_free(&g->per_client);
     if (client_limit_init(&g->per_client, per_client) < 0)
         return tn_errf(err, "out of memory");
-    for (size_t i = 0; i < n_exempt; i++)
-        client_limit_exempt(&g->per_client, (const struct sockaddr *)&exempt[i]);
+    for (size_t i = 0; per_client > 0 && i < n_exempt; i++)
+        if (!client_limit_exempt(&g->per_client, (const struct sockaddr *)&exempt[i]))
+            return tn_errf(err, "out of memory");
     return 0;
 }
 

@@ -97,8 +97,7 @@ void worker_group_stop(struct worker_group *g);
 void worker_group_free(struct worker_group *g);
 /* At most per_client connections open from one client address (0: no
  * limit), except from the n_exempt addresses of exempt (our servers,
- * partners' edges; at most CLIENT_LIMIT_MAX_EXEMPT); before
- * worker_group_start. */
+ * partners' edges); before worker_group_start. */
 int worker_group_limit_per_client(struct worker_group *g, unsigned per_client,
                                   const struct sockaddr_storage *exempt, size_t n_exempt,
                                   tn_err *err);

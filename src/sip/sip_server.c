@@ -415,13 +415,12 @@ static int init_workers(struct sip_server *srv, tn_err *err)
         return -1;
     srv->group.log_component = "sip";
     const struct topology *topo = sip_server_topology(srv);
-    if (topo != NULL && topo->limits.max_connections_per_client > 0) {
-        struct sockaddr_storage ours[CLIENT_LIMIT_MAX_EXEMPT];
-        size_t n = topology_server_addresses(topo, ours, CLIENT_LIMIT_MAX_EXEMPT);
-        if (worker_group_limit_per_client(&srv->group, topo->limits.max_connections_per_client,
-                                          ours, n, err) < 0)
-            return -1;
-    }
+    size_t n_ours = 0; /* our servers and partners' edges are exempt */
+    const struct sockaddr_storage *ours = topo ? topology_server_addresses(topo, &n_ours) : NULL;
+    if (topo != NULL && worker_group_limit_per_client(&srv->group,
+                                                      topo->limits.max_connections_per_client,
+                                                      ours, n_ours, err) < 0)
+        return -1;
     for (unsigned i = 0; i < srv->group.n; i++) {
         struct sip_worker *sw = calloc(1, sizeof *sw);
         if (sw == NULL)

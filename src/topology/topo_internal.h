@@ -32,6 +32,8 @@ struct topo_internal {
     size_t pools_cap, servers_cap;           /* heap arrays topology.pools, .servers */
     const struct topo_user **users_sorted;   /* by address, for lookups (arena) */
     size_t n_users_sorted;
+    struct sockaddr_storage *server_addresses; /* topology_server_addresses (arena) */
+    size_t n_server_addresses;
 };
 
 /* ---- YAML node tree ----------------------------------------------------- */
@@ -80,6 +82,8 @@ struct topo_ctx {
 void topo_schema_read(struct topo_ctx *ctx, const struct ynode *root);
 /* Link pools, sites and users; check the topology as a whole. */
 void topo_validate(struct topo_ctx *ctx);
+/* Gather the servers' and partners' edges' addresses (topo_lookup.c). */
+void topo_index_server_addresses(struct topo_ctx *ctx);
 
 /* ---- value helpers (topo_values.c) -------------------------------------- */
 

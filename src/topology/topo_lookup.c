@@ -117,26 +117,45 @@ int topology_metrics_file(const struct topology *t, const char *fqdn, char *out,
     return tn_snprintf(out, len, "%s/trustnet-%s.prom", t->metrics_dir.path, fqdn) < 0 ? -1 : 0;
 }
 
-static void add_address(const struct topo_addr *a, struct sockaddr_storage *out, size_t max,
-                        size_t *n)
+static void add_address(const struct topo_addr *a, struct sockaddr_storage *out, size_t *n)
 {
     if (!a->set || !a->is_ip)
         return;
-    if (*n < max)
+    if (out != NULL)
         out[*n] = a->sa;
     (*n)++;
 }
 
-size_t topology_server_addresses(const struct topology *topo, struct sockaddr_storage *out,
-                                 size_t max)
+/* Count (out NULL) or fill. */
+static size_t server_addresses(const struct topology *topo, struct sockaddr_storage *out)
 {
     size_t n = 0;
     for (size_t i = 0; i < topo->n_servers; i++) {
-        add_address(&topo->servers[i].sip_listen, out, max, &n);
-        add_address(&topo->servers[i].federation_listen, out, max, &n);
-        add_address(&topo->servers[i].smtp_listen, out, max, &n);
+        add_address(&topo->servers[i].sip_listen, out, &n);
+        add_address(&topo->servers[i].federation_listen, out, &n);
+        add_address(&topo->servers[i].smtp_listen, out, &n);
     }
     for (size_t i = 0; i < topo->n_partners; i++)
-        add_address(&topo->partners[i].edge_address, out, max, &n);
+        add_address(&topo->partners[i].edge_address, out, &n);
     return n;
+}
+
+const struct sockaddr_storage *topology_server_addresses(const struct topology *topo, size_t *n)
+{
+    *n = topo->internal->n_server_addresses;
+    return topo->internal->server_addresses;
+}
+
+void topo_index_server_addresses(struct topo_ctx *ctx)
+{
+    struct topology *t = ctx->topo;
+    size_t n = server_addresses(t, NULL);
+    struct sockaddr_storage *all = topo_arena_alloc(ctx->arena, (n > 0 ? n : 1) * sizeof *all);
+    if (all == NULL) {
+        topo_diag(ctx->diags, TOPO_ERROR, (struct topo_pos){0}, "out of memory");
+        return;
+    }
+    server_addresses(t, all);
+    t->internal->server_addresses = all;
+    t->internal->n_server_addresses = n;
 }

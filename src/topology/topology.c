@@ -103,6 +103,7 @@ static struct topology *load_any(const char *path, struct topology_diags *diags,
         struct topo_ctx ctx = {.topo = topo, .arena = &topo->internal->arena, .diags = diags};
         topo_schema_read(&ctx, root);
         topo_validate(&ctx);
+        topo_index_server_addresses(&ctx);
     }
     topo_arena_free(tree_arena);
     free(buf);

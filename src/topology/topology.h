@@ -277,11 +277,9 @@ int topology_check_files(const struct topology *topo, const struct topo_server *
 
 const struct topo_server *topology_find_server(const struct topology *topo, const char *fqdn);
 /* The IP addresses that servers of the topology and partners' edges
- * speak from (their listening addresses; servers leave from them too),
- * into out (at most max); returns how many there are, which may exceed
- * max. */
-size_t topology_server_addresses(const struct topology *topo, struct sockaddr_storage *out,
-                                 size_t max);
+ * speak from (their listening addresses; servers leave from them too):
+ * *n of them, owned by the topology. */
+const struct sockaddr_storage *topology_server_addresses(const struct topology *topo, size_t *n);
 const struct topo_pool *topology_find_pool(const struct topology *topo, const char *fqdn);
 /* The pool a server belongs to, by the server's FQDN. */
 const struct topo_pool *topology_server_pool(const struct topology *topo, const char *fqdn);
