@@ -121,8 +121,6 @@ static int hash_joined_buffer(enum digest_alg alg, const struct digest_str *part
     return ok ? 0 : -1;
 }
 
-/* hexout = hex of H(parts[0] ":" parts[1] ":" ... parts[n-1]).
- * hexout holds at least DIGEST_HEX_MAX bytes. */
 int digest_joined_raw(enum digest_alg alg, const struct digest_str *parts, size_t n,
                       unsigned char *md)
 {
@@ -132,6 +130,8 @@ int digest_joined_raw(enum digest_alg alg, const struct digest_str *parts, size_
     return (int)mdlen;
 }
 
+/* hexout = hex of H(parts[0] ":" parts[1] ":" ... parts[n-1]).
+ * hexout holds at least DIGEST_HEX_MAX bytes. */
 static int hash_joined(enum digest_alg alg, const struct digest_str *parts, size_t n,
                        char *hexout)
 {

@@ -57,14 +57,14 @@ const char *digest_alg_name(enum digest_alg alg);
  * -sess variants and anything else are refused with -1. */
 int digest_alg_parse(const char *p, size_t len, enum digest_alg *out);
 
-/* hexout = lowercase hex of H(user ":" realm ":" password).  hexlen must
- * hold digest_hex_len(alg) + 1.  Returns 0 or -1. */
 /* Raw H(parts joined by ':') with the process's fetched algorithm (one
  * lookup per process, not per call); md holds EVP_MAX_MD_SIZE bytes.
  * Returns the digest length, or -1. */
 int digest_joined_raw(enum digest_alg alg, const struct digest_str *parts, size_t n,
                       unsigned char *md);
 
+/* hexout = lowercase hex of H(user ":" realm ":" password).  hexlen must
+ * hold digest_hex_len(alg) + 1.  Returns 0 or -1. */
 int digest_ha1(enum digest_alg alg, const char *user, const char *realm,
                const char *password, char *hexout, size_t hexlen);
 

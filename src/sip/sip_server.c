@@ -108,10 +108,6 @@ static const char *topology_server_named(const struct topology *topo, X509 *cert
     return NULL;
 }
 
-/* After the handshake: a verified certificate for server use (serverAuth)
- * makes the peer one of our servers only when it names a server of the
- * topology; otherwise the connection is refused.  No certificate, or a
- * client-only one, is a user, who authenticates with digest. */
 /* A client-only certificate makes no server: its holder is a user.  One
  * that names SIP users ("sip:alice@corp.test") authenticates this
  * connection's requests as those users (sip_auth.c); any other user
@@ -132,6 +128,10 @@ static void accept_user_cert(struct conn *c, X509 *peer)
                         "user; digest for any other)", users);
 }
 
+/* After the handshake: a verified certificate for server use (serverAuth)
+ * makes the peer one of our servers only when it names a server of the
+ * topology; otherwise the connection is refused.  No certificate, or a
+ * client-only one, is a user (accept_user_cert). */
 static void on_secure(struct conn *c, void *ctx)
 {
     struct sip_server *srv = ctx;
