@@ -12,6 +12,10 @@
 #include "tls/tls_sip_user.h"
 
 #define NONCE_MAX_AGE_S 300
+/* Credentials refused in a row before the connection is closed: whoever
+ * guesses passwords must pay a new TLS handshake for every ten guesses
+ * (Postfix closes after 20 errors: smtpd_hard_error_limit). */
+#define AUTH_MAX_REFUSED 10
 
 /* Clients that cannot take RFC 8760's list of challenges (pick the first
  * algorithm they support) and would never authenticate: SIPp 3.6 joins
@@ -89,6 +93,22 @@ static bool response_matches(const struct sip_msg *req, const struct sip_digest_
     return sip_digest_verify(cr->alg, ha1, &r);
 }
 
+/* 403 for refused credentials; the AUTH_MAX_REFUSED-th in a row on one
+ * connection closes it. */
+static void refuse(struct sip_worker *sw, struct conn *c, const struct sip_msg *req,
+                   const char *reason)
+{
+    tn_counter_add(&sw->stats.auth_refused, 1);
+    sip_reply(sw, c, req, 403, reason, NULL);
+    struct sip_conn *sc = sip_conn_get(c);
+    if (sc != NULL && ++sc->auth_refused >= AUTH_MAX_REFUSED) {
+        char why[96];
+        tn_snprintf(why, sizeof why, "credentials refused %d times in a row (password guessing?)",
+                    AUTH_MAX_REFUSED);
+        conn_close(c, why);
+    }
+}
+
 /* A user's client certificate that names user@domain (verified in the
  * handshake, client-only: sip_server.c accept_user_cert) authenticates
  * the connection's requests as that user while the user is in the store:
@@ -133,8 +153,7 @@ int sip_auth_check(struct sip_worker *sw, struct conn *c, const struct sip_msg *
     if (strcmp(cr.username, user) != 0) {
         tn_log(TN_LOG_INFO, "auth", "peer=%s %s@%s refused: credentials of %s", c->peer, user,
                domain, cr.username);
-        tn_counter_add(&sw->stats.auth_refused, 1);
-        sip_reply(sw, c, req, 403, "Forbidden - credentials are for another user", NULL);
+        refuse(sw, c, req, "Forbidden - credentials are for another user");
         return 0;
     }
     char ha1[DIGEST_HEX_MAX];
@@ -146,13 +165,14 @@ int sip_auth_check(struct sip_worker *sw, struct conn *c, const struct sip_msg *
                found < 0 ? err.msg : found > 0 ? "unknown user" : "wrong password");
         if (found < 0)
             sip_reply(sw, c, req, 500, "Server Internal Error - store unavailable", NULL);
-        else {
-            tn_counter_add(&sw->stats.auth_refused, 1);
-            sip_reply(sw, c, req, 403, "Forbidden - wrong user name or password", NULL);
-        }
+        else
+            refuse(sw, c, req, "Forbidden - wrong user name or password");
         return 0;
     }
     tn_log(TN_LOG_DEBUG, "auth", "peer=%s %s@%s authenticated (%s)", c->peer, user, domain,
            digest_alg_name(cr.alg));
+    struct sip_conn *sc = sip_conn_get(c);
+    if (sc != NULL)
+        sc->auth_refused = 0;
     return 1;
 }

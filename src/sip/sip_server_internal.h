@@ -114,6 +114,7 @@ struct sip_conn {
                                      is at the other end, or NULL */
     bool user_cert;               /* a user's client certificate, verified in
                                      the handshake, that names SIP users */
+    unsigned auth_refused;        /* credentials refused in a row (sip_auth.c) */
 };
 
 struct topo_partner;

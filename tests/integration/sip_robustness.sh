@@ -118,6 +118,36 @@ fi
 expect_stored "^alice@corp.test +[^ ]+ +[^ ]+ +0$" \
     "the store forgets the binding of a closed connection"
 
+# ---- guessing passwords: ten refused credentials in a row close the connection -----------
+GREG="REGISTER sip:corp.test SIP/2.0\r\nVia: SIP/2.0/TLS 127.0.0.1:5997;branch=z9hG4bK-g{n}\r\nMax-Forwards: 70\r\nFrom: <sip:alice@corp.test>;tag=g1\r\nTo: <sip:alice@corp.test>\r\nContact: <sip:alice@127.0.0.1:5997;transport=tls>\r\nExpires: 600\r\n"
+guesses() { # CALLID N PASSWORD...: steps of N REGISTERs, each answered with the next password
+    local callid=$1 n=$2 i
+    shift 2
+    for ((i = 1; i <= n; i++)); do
+        printf '%s\0' "send:${GREG}Call-ID: $callid\r\nCSeq: $((2 * i - 1)) REGISTER\r\nContent-Length: 0\r\n\r\n" \
+            'expect:^SIP/2.0 401 .*?\r\n\r\n' "digest:SHA-256:alice:$1:REGISTER:sip:corp.test" \
+            "send:${GREG}Call-ID: $callid\r\nCSeq: $((2 * i)) REGISTER\r\n{auth}\r\nContent-Length: 0\r\n\r\n"
+        [ "$1" = alice-pw ] && printf '%s\0' 'expect:^SIP/2.0 200 .*?\r\n\r\n' ||
+            printf '%s\0' 'expect:^SIP/2.0 403 .*?\r\n\r\n'
+        [ $# -gt 1 ] && shift
+    done
+}
+mapfile -d '' steps < <(guesses guess1 10 wrong-pw)
+sip_log_mark
+client "ten wrong passwords in a row: ten 403s, then the server closes the connection" \
+    "${steps[@]}" closed:3
+connections=$((connections + 1))
+if sip_wait_log "credentials refused 10 times in a row \(password guessing\?\)" 3; then
+    ok "the close is logged as possible password guessing"
+else
+    not_ok "the close is logged as possible password guessing"
+fi
+mapfile -d '' steps < <(guesses guess2 11 wrong-pw wrong-pw wrong-pw wrong-pw wrong-pw wrong-pw \
+    wrong-pw wrong-pw wrong-pw alice-pw wrong-pw)
+client "nine wrong, one right, one wrong: the count starts again and the connection stays" \
+    "${steps[@]}" 'send:\r\n\r\n' 'expect:^\r\n'
+connections=$((connections + 1))
+
 # ---- a device that registers again replaces its binding (RFC 5626 outbound) --------------
 # Connection A registers alice's device (+sip.instance, reg-id 1) and stays
 # open; connection B registers the same device and flow under another
