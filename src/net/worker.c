@@ -115,12 +115,12 @@ static tls_config *current_tls(struct worker_group *g, unsigned listener)
     return cfg;
 }
 
-/* One more connection from sa's address, or a log line and false. */
+/* One more connection from key's address, or a log line and false. */
 static bool take_client_share(struct worker_group *g, const struct sockaddr *sa,
-                              struct client_key *key)
+                              const struct client_key *key)
 {
     unsigned held = 0;
-    if (!client_key_of(sa, key) || client_limit_take(&g->per_client, key, &held))
+    if (client_limit_take(&g->per_client, key, &held))
         return true;
     char addr[64];
     conn_format_addr(sa, addr, sizeof addr);
@@ -143,7 +143,8 @@ static void accept_one(struct worker *w, int fd, const struct sockaddr *sa, unsi
         return;
     }
     struct client_key key;
-    if (!take_client_share(g, sa, &key)) {
+    bool counted = client_key_of(sa, &key); /* IPv4 and IPv6 clients */
+    if (counted && !take_client_share(g, sa, &key)) {
         worker_release_slot(w);
         close(fd);
         return;
@@ -152,11 +153,12 @@ static void accept_one(struct worker *w, int fd, const struct sockaddr *sa, unsi
     tls_config *tls = current_tls(g, listener);
     struct conn *c = conn_new(w, fd, sa, tls, g->handler, &g->limits);
     if (c == NULL) {
-        client_limit_release(&g->per_client, &key);
+        if (counted)
+            client_limit_release(&g->per_client, &key);
         return;
     }
     c->client = key;
-    c->client_counted = sa->sa_family == AF_INET || sa->sa_family == AF_INET6;
+    c->client_counted = counted;
     c->listener = listener;
     /* The ClientHello is most likely here already (defer_accept): answer
      * it now rather than after another round through epoll. */
