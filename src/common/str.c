@@ -5,6 +5,23 @@
 #include <stdio.h>
 #include <string.h>
 
+int tn_hex_encode(char *dst, size_t dstsize, const unsigned char *in, size_t n)
+{
+    static const char digits[] = "0123456789abcdef";
+    if (dstsize == 0)
+        return -1;
+    if (n > (dstsize - 1) / 2) {
+        dst[0] = '\0';
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        dst[2 * i] = digits[in[i] >> 4];
+        dst[2 * i + 1] = digits[in[i] & 0x0f];
+    }
+    dst[2 * n] = '\0';
+    return 0;
+}
+
 int tn_strlcpy(char *dst, const char *src, size_t dstsize)
 {
     if (dstsize == 0)

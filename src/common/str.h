@@ -20,6 +20,10 @@ int tn_snprintf(char *dst, size_t dstsize, const char *fmt, ...)
 int tn_appendf(char *dst, size_t dstsize, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* The n bytes of in as 2n lower-case hex digits and a NUL in dst.
+ * Returns 0, or -1 (dst empty) if dstsize < 2n + 1. */
+int tn_hex_encode(char *dst, size_t dstsize, const unsigned char *in, size_t n);
+
 /* ASCII-only case-insensitive comparison of two counted strings. */
 bool tn_ascii_caseeq(const char *a, size_t alen, const char *b, size_t blen);
 

@@ -332,8 +332,7 @@ static void random_hex(char *out, size_t bytes)
         bytes = sizeof r;
     if (RAND_bytes(r, (int)bytes) != 1)
         memset(r, 0, sizeof r); /* still unique enough with the id and time */
-    for (size_t i = 0; i < bytes; i++)
-        snprintf(out + 2 * i, 3, "%02x", r[i]);
+    tn_hex_encode(out, 2 * bytes + 1, r, bytes);
 }
 
 /* A boundary that the returned headers do not contain. */

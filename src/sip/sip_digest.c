@@ -72,16 +72,6 @@ static const EVP_MD *alg_md(enum digest_alg alg)
     return fetched_md5 != NULL ? fetched_md5 : EVP_md5();
 }
 
-static void to_hex(const unsigned char *in, size_t n, char *out)
-{
-    static const char digits[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = digits[in[i] >> 4];
-        out[2 * i + 1] = digits[in[i] & 0x0f];
-    }
-    out[2 * n] = '\0';
-}
-
 /* H(parts joined by ':') into md, one update per part (any length). */
 static int hash_parts(enum digest_alg alg, const struct digest_str *parts, size_t n,
                       unsigned char *md, unsigned int *mdlen)
@@ -139,8 +129,7 @@ static int hash_joined(enum digest_alg alg, const struct digest_str *parts, size
     unsigned int mdlen = 0;
     if (hash_joined_buffer(alg, parts, n, md, &mdlen) < 0 || mdlen * 2 != digest_hex_len(alg))
         return -1;
-    to_hex(md, mdlen, hexout);
-    return 0;
+    return tn_hex_encode(hexout, DIGEST_HEX_MAX, md, mdlen);
 }
 
 static struct digest_str cstr(const char *s)

@@ -21,12 +21,10 @@ static void local_tag(const struct sip_msg *req, char *tag, size_t len)
                                   {cseq, strlen(cseq)}};
     unsigned char md[EVP_MAX_MD_SIZE];
     int mdlen = digest_joined_raw(DIGEST_SHA256, parts, 3, md);
-    tag[0] = '\0';
     /* Without a hash (out of memory) the tag is still a valid token. */
     if (mdlen < 8)
         memset(md, 0, 8);
-    for (unsigned i = 0; i < 8; i++)
-        tn_appendf(tag, len, "%02x", md[i]);
+    tn_hex_encode(tag, len, md, 8);
 }
 
 bool sip_reply_acks_local(const struct sip_msg *req)
