@@ -53,7 +53,9 @@ static const char help_text[] =
     "                     CRL and partner root files are also re-read on their\n"
     "                     own when they change on disk (checked every 5 s).\n"
     "                     The mail role re-reads its domains, connectors,\n"
-    "                     routes and certificates.\n"
+    "                     routes, size limit and certificates.  The file is\n"
+    "                     read once for all roles; one with errors is\n"
+    "                     refused whole and everything runs on as it was.\n"
     "\n"
     "OPTIONS\n"
     "    --topology FILE    the topology file (see docs/topology.md)\n"
@@ -76,6 +78,7 @@ struct serve_ctx {
     const char *server_fqdn;
     mail_server *mail; /* the mail role next to the SIP ones, or NULL */
     bool running;      /* later loads are SIGHUP reloads */
+    struct topology *loaded; /* read at start, for the first load_config */
 };
 
 static int copy_path(char *dst, size_t size, const char *path, tn_err *err)
@@ -114,69 +117,47 @@ static int map_server(const struct topology *topo, const struct topo_server *s,
     return 0;
 }
 
-/* Load the topology and fill cfg for our server (also used on SIGHUP). */
+/* The SIP server's configuration: at start from the topology cmd_serve
+ * loaded, on SIGHUP from the file read again, which the mail role then
+ * takes too (one reading for both roles). */
 static int load_config(struct sip_server_config *cfg, void *arg, tn_err *err)
 {
-    struct serve_ctx *serve = arg;
+    struct serve_ctx *ctx = arg;
+    struct topology *topo = ctx->loaded;
+    ctx->loaded = NULL;
+    if (topo == NULL &&
+        topology_load_server(ctx->topology_file, ctx->server_fqdn, &topo, err) < 0)
+        return -1;
     tn_err mail_err;
-    /* SIGHUP (the SIP server handles signals): the mail role reloads too. */
-    if (serve->running && serve->mail != NULL && mail_server_reload(serve->mail, &mail_err) < 0)
+    if (ctx->running && ctx->mail != NULL && mail_server_reload(ctx->mail, topo, &mail_err) < 0)
         tn_log(TN_LOG_ERROR, "smtp", "SIGHUP: mail configuration not reloaded: %s",
                mail_err.msg);
-    struct serve_ctx *ctx = arg;
-    struct topology *topo = NULL;
-    struct topology_diags diags;
-    topology_diags_init(&diags);
-    int rc = topology_load(ctx->topology_file, &topo, &diags, err);
-    const struct topo_server *s = rc == 0 ? topology_find_server(topo, ctx->server_fqdn) : NULL;
-    if (rc == 0 && s == NULL)
-        rc = tn_errf(err, "%s: no server %s in the topology", ctx->topology_file,
-                     ctx->server_fqdn);
-    if (rc == 0 && topology_check_files(topo, s, &diags) < 0)
-        rc = tn_errf(err, "%s: the files of server %s have errors", ctx->topology_file,
-                     ctx->server_fqdn);
-    if (diags.errors + diags.warnings > 0)
-        topology_diags_print(&diags, ctx->topology_file, stderr);
+    int rc = map_server(topo, topology_find_server(topo, ctx->server_fqdn), cfg, err);
     if (rc == 0)
-        rc = map_server(topo, s, cfg, err);
-    topology_diags_free(&diags);
-    if (rc == 0)
-        cfg->topo = topo; /* the server owns it from here */
+        cfg->topo = topo; /* the SIP server holds it from here */
     else
         topology_free(topo);
     return rc;
 }
 
-/* Which roles the topology gives our server (each role then loads and
- * checks what it needs, and reports its problems itself), and where it
- * writes its metrics ("" when the topology has no metrics_dir). */
-static int server_roles(const struct serve_ctx *ctx, unsigned *roles, char *metrics,
+/* Where the server writes its metrics: "" when the topology has no
+ * metrics_dir. */
+static int metrics_file(const struct topology *topo, const char *fqdn, char *metrics,
                         size_t metrics_len, tn_err *err)
 {
-    struct topology *topo = NULL;
-    struct topology_diags diags;
-    topology_diags_init(&diags);
-    int rc = topology_load(ctx->topology_file, &topo, &diags, err);
-    if (rc < 0)
-        topology_diags_print(&diags, ctx->topology_file, stderr);
-    topology_diags_free(&diags);
-    const struct topo_server *s = rc == 0 ? topology_find_server(topo, ctx->server_fqdn) : NULL;
-    if (rc == 0 && s == NULL)
-        rc = tn_errf(err, "%s: no server %s in the topology", ctx->topology_file,
-                     ctx->server_fqdn);
-    *roles = s ? s->roles : 0;
     metrics[0] = '\0';
-    if (rc == 0 && topo->metrics_dir.path != NULL &&
-        topology_metrics_file(topo, ctx->server_fqdn, metrics, metrics_len) < 0)
-        rc = tn_errf(err, "metrics_dir %s: path too long", topo->metrics_dir.path);
-    topology_free(topo);
-    return rc;
+    if (topo->metrics_dir.path != NULL &&
+        topology_metrics_file(topo, fqdn, metrics, metrics_len) < 0)
+        return tn_errf(err, "metrics_dir %s: path too long", topo->metrics_dir.path);
+    return 0;
 }
 
-static int run_mail_only(struct serve_ctx *ctx)
+static int run_mail_only(struct serve_ctx *ctx, struct topology *topo)
 {
     tn_err err;
-    if (mail_server_run(ctx->topology_file, ctx->server_fqdn, &err) < 0) {
+    int rc = mail_server_run(topo, ctx->server_fqdn, &err);
+    topology_free(topo);
+    if (rc < 0) {
         tn_log(TN_LOG_ERROR, "serve", "%s", err.msg);
         return TN_EXIT_REFUSED;
     }
@@ -185,11 +166,12 @@ static int run_mail_only(struct serve_ctx *ctx)
 
 /* The SIP roles, and the mail role beside them when the server has it;
  * the SIP server takes the signals and reloads both. */
-static int run_sip(struct serve_ctx *ctx, unsigned roles)
+static int run_sip(struct serve_ctx *ctx, struct topology *topo, unsigned roles)
 {
     tn_err err;
     struct sip_server_config cfg;
     sip_server_config_defaults(&cfg);
+    ctx->loaded = topo;
     if (load_config(&cfg, ctx, &err) < 0) {
         tn_log(TN_LOG_ERROR, "serve", "%s", err.msg);
         return TN_EXIT_USAGE;
@@ -197,7 +179,7 @@ static int run_sip(struct serve_ctx *ctx, unsigned roles)
     if (roles & TOPO_ROLE_MAIL) {
         /* Threads started from here on leave the signals to the SIP server. */
         tn_signals_block(NULL);
-        if ((ctx->mail = mail_server_start(ctx->topology_file, ctx->server_fqdn, &err)) == NULL) {
+        if ((ctx->mail = mail_server_start(cfg.topo, ctx->server_fqdn, &err)) == NULL) {
             tn_log(TN_LOG_ERROR, "serve", "%s", err.msg);
             topology_free(cfg.topo);
             return TN_EXIT_REFUSED;
@@ -259,24 +241,29 @@ int cmd_serve(int argc, char **argv)
         return TN_EXIT_USAGE;
     }
     tn_err err;
-    unsigned roles;
     char metrics[4096];
-    if (server_roles(&ctx, &roles, metrics, sizeof metrics, &err) < 0) {
+    struct topology *topo = NULL;
+    if (topology_load_server(ctx.topology_file, ctx.server_fqdn, &topo, &err) < 0 ||
+        metrics_file(topo, ctx.server_fqdn, metrics, sizeof metrics, &err) < 0) {
         tn_log(TN_LOG_ERROR, "serve", "%s", err.msg);
+        topology_free(topo);
         return TN_EXIT_USAGE;
     }
+    unsigned roles = topology_find_server(topo, ctx.server_fqdn)->roles;
     /* The writer thread must leave the signals to the roles. */
     tn_signals_block(NULL);
     if (tn_metrics_start(metrics[0] ? metrics : NULL, ctx.server_fqdn, METRICS_INTERVAL_MS,
                          &err) < 0) {
         tn_log(TN_LOG_ERROR, "serve", "%s", err.msg);
+        topology_free(topo);
         return TN_EXIT_REFUSED;
     }
     if (metrics[0])
         tn_log(TN_LOG_INFO, "metrics", "written to %s every %d s", metrics,
                METRICS_INTERVAL_MS / 1000);
-    int rc = roles & (TOPO_ROLE_FRONTEND | TOPO_ROLE_EDGE) ? run_sip(&ctx, roles)
-                                                          : run_mail_only(&ctx);
+    /* The role that runs takes topo over. */
+    int rc = roles & (TOPO_ROLE_FRONTEND | TOPO_ROLE_EDGE) ? run_sip(&ctx, topo, roles)
+                                                          : run_mail_only(&ctx, topo);
     tn_metrics_stop();
     return rc;
 }

@@ -31,26 +31,21 @@ const struct topology *mail_server_topology(const struct mail_server *ms)
     return __atomic_load_n(&ms->topo, __ATOMIC_ACQUIRE);
 }
 
-/* Read the topology and check the files our server needs. */
-static struct topology *load_topology(const char *file, const char *fqdn, tn_err *err)
+uint64_t mail_server_max_message_bytes(const struct mail_server *ms)
 {
-    struct topology *topo = NULL;
-    struct topology_diags diags;
-    topology_diags_init(&diags);
-    int rc = topology_load(file, &topo, &diags, err);
-    const struct topo_server *me = rc == 0 ? topology_find_server(topo, fqdn) : NULL;
-    if (rc == 0 && (me == NULL || !(me->roles & TOPO_ROLE_MAIL)))
-        rc = tn_errf(err, "%s: %s is not a mail server of the topology", file, fqdn);
-    if (rc == 0 && topology_check_files(topo, me, &diags) < 0)
-        rc = tn_errf(err, "%s: the files of server %s have errors", file, fqdn);
-    if (diags.errors + diags.warnings > 0)
-        topology_diags_print(&diags, file, stderr);
-    topology_diags_free(&diags);
-    if (rc < 0) {
-        topology_free(topo);
+    return mail_server_topology(ms)->mail.max_message_bytes;
+}
+
+/* The topology a mail role is started or reloaded with: it must make
+ * fqdn a mail server.  Returns a hold on topo, or NULL with err. */
+static struct topology *hold_mail_topology(struct topology *topo, const char *fqdn, tn_err *err)
+{
+    const struct topo_server *me = topology_find_server(topo, fqdn);
+    if (me == NULL || !(me->roles & TOPO_ROLE_MAIL)) {
+        tn_errf(err, "%s: %s is not a mail server of the topology", topo->file, fqdn);
         return NULL;
     }
-    return topo;
+    return topology_hold(topo);
 }
 
 static int start_listener(struct mail_server *ms, tn_err *err)
@@ -85,12 +80,11 @@ static int start_listener(struct mail_server *ms, tn_err *err)
     return 0;
 }
 
-static int init(struct mail_server *ms, tn_err *err)
+static int init(struct mail_server *ms, struct topology *topo, tn_err *err)
 {
-    if ((ms->topo = load_topology(ms->topology_file, ms->fqdn, err)) == NULL)
+    if ((ms->topo = hold_mail_topology(topo, ms->fqdn, err)) == NULL)
         return -1;
     const struct topo_server *me = topology_find_server(ms->topo, ms->fqdn);
-    ms->max_message_bytes = ms->topo->mail.max_message_bytes;
     ms->max_rcpts = MAIL_MAX_RCPTS;
     ms->max_errors = MAIL_MAX_ERRORS;
     if ((ms->policy = mail_policy_new(ms->topo, ms->fqdn, err)) == NULL ||
@@ -131,20 +125,19 @@ static void mail_metrics(struct tn_metrics_out *o, void *ctx)
                       mail_queue_size(ms->queue));
 }
 
-mail_server *mail_server_start(const char *topology_file, const char *fqdn, tn_err *err)
+mail_server *mail_server_start(struct topology *topo, const char *fqdn, tn_err *err)
 {
     struct mail_server *ms = calloc(1, sizeof *ms);
     if (ms == NULL) {
         tn_errf(err, "out of memory");
         return NULL;
     }
-    if (tn_strlcpy(ms->topology_file, topology_file, sizeof ms->topology_file) < 0 ||
-        tn_strlcpy(ms->fqdn, fqdn, sizeof ms->fqdn) < 0) {
+    if (tn_strlcpy(ms->fqdn, fqdn, sizeof ms->fqdn) < 0) {
         free(ms);
-        tn_errf(err, "topology path or server name too long");
+        tn_errf(err, "server name too long");
         return NULL;
     }
-    if (init(ms, err) < 0) {
+    if (init(ms, topo, err) < 0) {
         mail_server_stop(ms);
         return NULL;
     }
@@ -155,11 +148,11 @@ mail_server *mail_server_start(const char *topology_file, const char *fqdn, tn_e
     return ms;
 }
 
-int mail_server_reload(mail_server *ms, tn_err *err)
+int mail_server_reload(mail_server *ms, struct topology *next, tn_err *err)
 {
     if (ms->n_retired == MAIL_RETIRED_MAX)
         return tn_errf(err, "too many reloads: restart the server");
-    struct topology *topo = load_topology(ms->topology_file, ms->fqdn, err);
+    struct topology *topo = hold_mail_topology(next, ms->fqdn, err);
     mail_policy *policy = topo ? mail_policy_new(topo, ms->fqdn, err) : NULL;
     if (policy == NULL) {
         topology_free(topo);
@@ -239,21 +232,29 @@ void mail_server_stop(mail_server *ms)
     free(ms);
 }
 
-int mail_server_run(const char *topology_file, const char *fqdn, tn_err *err)
+/* SIGHUP: read the topology file again and apply it. */
+static void reload_file(mail_server *ms, const char *file)
+{
+    tn_err err;
+    struct topology *topo = NULL;
+    if (topology_load_server(file, ms->fqdn, &topo, &err) < 0 ||
+        mail_server_reload(ms, topo, &err) < 0)
+        tn_log(TN_LOG_ERROR, "smtp", "SIGHUP: configuration not reloaded: %s", err.msg);
+    topology_free(topo);
+}
+
+int mail_server_run(struct topology *topo, const char *fqdn, tn_err *err)
 {
     /* Before any thread starts, so only this one takes the signals. */
     sigset_t set;
     tn_signals_block(&set);
-    mail_server *ms = mail_server_start(topology_file, fqdn, err);
+    mail_server *ms = mail_server_start(topo, fqdn, err);
     if (ms == NULL)
         return -1;
     for (;;) {
         int sig = sigwaitinfo(&set, NULL);
         if (sig == SIGHUP) {
-            tn_err rerr;
-            if (mail_server_reload(ms, &rerr) < 0)
-                tn_log(TN_LOG_ERROR, "smtp", "SIGHUP: configuration not reloaded: %s",
-                       rerr.msg);
+            reload_file(ms, topo->file);
         } else if (sig == SIGTERM || sig == SIGINT) {
             tn_log(TN_LOG_INFO, "smtp", "%s: shutting down",
                    sig == SIGTERM ? "SIGTERM" : "SIGINT");

@@ -30,7 +30,6 @@ struct mail_stats {
 };
 
 struct mail_server {
-    char topology_file[4096];
     char fqdn[256];
     struct topology *topo;    /* current: read with mail_server_policy() */
     mail_policy *policy;      /* built from topo; swapped whole on reload */
@@ -44,7 +43,6 @@ struct mail_server {
     struct worker_group group;
     bool group_ready, listening;
     struct conn_handler handler;
-    uint64_t max_message_bytes;
     unsigned max_rcpts;
     unsigned max_errors;      /* per session, then 421 */
     uint64_t data_timeout_ms;
@@ -56,5 +54,7 @@ struct mail_server {
  * ones live on until the server stops). */
 const mail_policy *mail_server_policy(const struct mail_server *ms);
 const struct topology *mail_server_topology(const struct mail_server *ms);
+/* The SIZE limit in force now (mail.max_message_bytes; SIGHUP changes it). */
+uint64_t mail_server_max_message_bytes(const struct mail_server *ms);
 
 #endif

@@ -220,7 +220,7 @@ static void cmd_helo(struct session *s, const struct smtp_cmd *cmd, bool esmtp)
         return;
     }
     reply(s, "250-%s\r\n250-PIPELINING\r\n250-SIZE %llu\r\n", mail_policy_hostname(p),
-          (unsigned long long)s->ms->max_message_bytes);
+          (unsigned long long)mail_server_max_message_bytes(s->ms));
     if (conn_tls(s->conn) == NULL)
         reply(s, "250-STARTTLS\r\n");
     reply(s, "250-8BITMIME\r\n250 ENHANCEDSTATUSCODES\r\n");
@@ -236,7 +236,7 @@ static void cmd_mail(struct session *s, const struct smtp_cmd *cmd)
         reply(s, "503 5.5.1 Error: nested MAIL command\r\n");
         return;
     }
-    if (cmd->has_size && cmd->size > s->ms->max_message_bytes) {
+    if (cmd->has_size && cmd->size > mail_server_max_message_bytes(s->ms)) {
         reply(s, "552 5.3.4 Message size exceeds fixed limit\r\n");
         return;
     }
@@ -381,7 +381,7 @@ static void cmd_data(struct session *s)
         reset_transaction(s);
         return;
     }
-    smtp_data_init(&s->data, s->ms->max_message_bytes, data_sink, s);
+    smtp_data_init(&s->data, mail_server_max_message_bytes(s->ms), data_sink, s);
     s->state = S_DATA;
     reply(s, "354 End data with <CR><LF>.<CR><LF>\r\n");
 }

@@ -28,6 +28,7 @@ char *topo_arena_strndup(struct topo_arena **arena, const char *s, size_t len);
 void topo_arena_free(struct topo_arena *arena);
 
 struct topo_internal {
+    unsigned refs;                           /* holders; freed at 0 (atomic) */
     struct topo_arena *arena;
     size_t pools_cap, servers_cap;           /* heap arrays topology.pools, .servers */
     const struct topo_user **users_sorted;   /* by address, for lookups (arena) */

@@ -68,6 +68,7 @@ static struct topology *new_topology(const char *path, tn_err *err)
         return NULL;
     }
     topo->internal = in;
+    in->refs = 1;
     if (realpath(path, real) == NULL) {
         tn_errf(err, "cannot resolve %s: %s", path, strerror(errno));
         topology_free(topo);
@@ -141,9 +142,20 @@ int topology_load_for_check(const char *path, struct topology **out,
     return *out != NULL ? 0 : -1;
 }
 
+struct topology *topology_hold(struct topology *topo)
+{
+    __atomic_add_fetch(&topo->internal->refs, 1, __ATOMIC_RELAXED);
+    return topo;
+}
+
 void topology_free(struct topology *topo)
 {
     if (topo == NULL)
+        return;
+    /* The last holder frees; what it read was written before the first
+     * hold, so acquire-release on the count orders the frees. */
+    if (topo->internal != NULL &&
+        __atomic_sub_fetch(&topo->internal->refs, 1, __ATOMIC_ACQ_REL) > 0)
         return;
     free(topo->pools);
     free(topo->servers);
@@ -151,4 +163,27 @@ void topology_free(struct topology *topo)
         topo_arena_free(topo->internal->arena);
     free(topo->internal);
     free(topo);
+}
+
+int topology_load_server(const char *path, const char *fqdn, struct topology **out,
+                         tn_err *err)
+{
+    struct topology *topo = NULL;
+    struct topology_diags diags;
+    topology_diags_init(&diags);
+    int rc = topology_load(path, &topo, &diags, err);
+    const struct topo_server *me = rc == 0 ? topology_find_server(topo, fqdn) : NULL;
+    if (rc == 0 && me == NULL)
+        rc = tn_errf(err, "%s: no server %s in the topology", path, fqdn);
+    if (rc == 0 && topology_check_files(topo, me, &diags) < 0)
+        rc = tn_errf(err, "%s: the files of server %s have errors", path, fqdn);
+    if (diags.errors + diags.warnings > 0)
+        topology_diags_print(&diags, path, stderr);
+    topology_diags_free(&diags);
+    if (rc < 0) {
+        topology_free(topo);
+        return -1;
+    }
+    *out = topo;
+    return 0;
 }

@@ -20,7 +20,7 @@
  * Both collect every problem (errors and warnings, each with the line and
  * column in the topology file) instead of stopping at the first one.
  * The loaded topology is read-only; all strings are owned by it and live
- * until topology_free().  Paths are absolute (relative paths in the file
+ * until its last holder calls topology_free().  Paths are absolute (relative paths in the file
  * are relative to the directory of the topology file).  DNS names keep the
  * case written in the file and are compared case-insensitively.
  */
@@ -257,6 +257,15 @@ struct topology {
  * there are errors (err says how many) or the file cannot be read. */
 int topology_load(const char *path, struct topology **out, struct topology_diags *diags,
                   tn_err *err);
+/* What a server does at start and on SIGHUP: topology_load, then find
+ * server fqdn and topology_check_files for it; every problem is printed
+ * to stderr (file, line, column).  0 and *out, or -1 with err. */
+int topology_load_server(const char *path, const char *fqdn, struct topology **out,
+                         tn_err *err);
+/* A topology has holders (the roles of one server share the one they
+ * were started or reloaded with): topology_hold adds one and returns
+ * topo; topology_free drops one and frees with the last.  Any thread. */
+struct topology *topology_hold(struct topology *topo);
 void topology_free(struct topology *topo);
 
 /* For "trustnet topology check" only: as topology_load, but *out is set
