@@ -14,6 +14,7 @@
 #include "common/fdio.h"
 #include "common/log.h"
 #include "common/str.h"
+#include "common/thread_name.h"
 
 #define MAX_SOURCES 16
 
@@ -148,6 +149,7 @@ static void write_file_locked(void)
 static void *writer_main(void *arg)
 {
     (void)arg;
+    tn_thread_name("metrics");
     pthread_mutex_lock(&reg.lock);
     while (!reg.stopping) {
         write_file_locked();

@@ -7,6 +7,7 @@
 
 #include "common/log.h"
 #include "common/str.h"
+#include "common/thread_name.h"
 #include "mail/mail_queue.h"
 
 /* Commits per batch: bounds the arrays below; a busier moment simply
@@ -75,6 +76,7 @@ static void commit_batch(struct mail_committer *mc, struct mail_commit_job **job
 static void *committer_main(void *arg)
 {
     struct mail_committer *mc = arg;
+    tn_thread_name("mail-commit");
     struct mail_commit_job *jobs[COMMIT_BATCH];
     size_t n;
     while ((n = take_batch(mc, jobs)) > 0)

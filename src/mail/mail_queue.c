@@ -11,6 +11,7 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/str.h"
+#include "common/thread_name.h"
 #include "mail/mail_deliver.h"
 #include "mail/mail_server_internal.h"
 
@@ -200,6 +201,7 @@ static void *delivery_main(void *arg)
     struct mail_queue *q = ta->q;
     unsigned self = ta->index;
     free(ta);
+    tn_thread_name("mail-send%u", self);
     struct mail_deliverer *d = mail_deliverer_new(q->ms);
     if (d == NULL) {
         tn_log(TN_LOG_ERROR, "queue", "delivery thread %u: out of memory", self);
@@ -259,6 +261,7 @@ static bool wait_stopping(struct mail_queue *q, unsigned ms)
 static void *control_main(void *arg)
 {
     struct mail_queue *q = arg;
+    tn_thread_name("mail-queue");
     while (!wait_stopping(q, CONTROL_POLL_MS)) {
         struct spool_request reqs[32];
         size_t n = 0;

@@ -12,6 +12,7 @@
 
 #include "common/log.h"
 #include "common/str.h"
+#include "common/thread_name.h"
 #include "net/net_connect.h"
 #include "net/worker_internal.h"
 
@@ -265,6 +266,7 @@ static void *worker_main(void *arg)
 {
     struct worker *w = arg;
     current = w;
+    tn_thread_name("%s-w%u", w->group->log_component, w->index);
     ev_loop_run(w->loop);
     return NULL;
 }

@@ -4,7 +4,8 @@
 # the topology, SIGHUP reloads both from one new reading, and a topology
 # broken on disk is refused on SIGHUP (file, line, problem logged) while
 # both roles keep serving with what they had.  A server whose own files
-# are bad does not start (exit 2, the file named).
+# are bad does not start (exit 2, the file named).  Its threads are named
+# after their roles.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/sip_lib.sh"
 
@@ -51,6 +52,16 @@ print(s.esmtp_features.get("size", "none"))
 s.quit()
 PY
 }
+
+# Threads named for top -H / ps -L: one SIP and one SMTP loop per worker,
+# the committer and the queue manager of the mail role.
+names=" $(cat /proc/"$SIP_PID"/task/*/comm 2>/dev/null | tr '\n' ' ')"
+missing=
+for n in sip-w0 sip-w1 smtp-w0 mail-commit mail-queue mail-send0; do
+    [[ $names == *" $n "* ]] || missing+=" $n"
+done
+[ -z "$missing" ] && ok "threads carry their roles' names (sip-w0, smtp-w0, mail-commit, ...)" ||
+    not_ok "threads carry their roles' names" "missing:$missing" "got:$names"
 
 if sip_answers; then ok "SIP answers OPTIONS"; else not_ok "SIP answers OPTIONS" "$(cat "$TMP/client.out")"; fi
 size=$(smtp_size 2>&1)
