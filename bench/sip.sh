@@ -25,6 +25,12 @@
 #   REG_CONNS=8 REG_RATE=300 REG_SECONDS=10  IDLE_CONNS=10000
 #   ONLY="message register idle floor"  BUILD=build  WORK=/tmp/trustnet-bench
 #   TN_LOG_LEVEL=info (trustnet's default)
+#   PLACEMENT=same|other: like for like on CPUs.  Unset (the default), the
+#     scheduler places everything; Kamailio's one worker then lands on the
+#     load generator's CPU in some runs and on the other in others, which
+#     moves its cost per MESSAGE by a third.  With PLACEMENT, trustnet
+#     runs ONE worker too, sipload is pinned to CPU 0 and every server
+#     process to CPU 0 (same) or CPU 1 (other).
 #   SUMMARY_ONLY=1: print the summary of the results already in $WORK
 # Results: a summary on stdout; every raw sipload output in $WORK/results/.
 set -euo pipefail
@@ -42,6 +48,13 @@ REG_SECONDS=${REG_SECONDS:-10}
 IDLE_CONNS=${IDLE_CONNS:-10000}
 ONLY=${ONLY:-message register idle floor}
 TN_LOG_LEVEL=${TN_LOG_LEVEL:-info}
+PLACEMENT=${PLACEMENT:-}
+case $PLACEMENT in
+"") SERVER_CPU= ;;
+same) SERVER_CPU=0 ;;
+other) SERVER_CPU=1 ;;
+*) echo "sip.sh: PLACEMENT is same or other" >&2; exit 2 ;;
+esac
 TN_PORT=15061
 KAM_PORT=15062
 SSL_PORT=15063
@@ -112,6 +125,8 @@ sites:
             certificate: fe1.pem
             key: fe1.key
 YAML
+# like for like with Kamailio's one TCP worker when placed by hand
+[ -z "$PLACEMENT" ] || echo "            workers: 1" >>"$WORK/topology.yaml"
 "$TN" topology check "$WORK/topology.yaml" >/dev/null
 
 # users m0000.. (MESSAGE test) and r0000.. (REGISTER test), in both stores
@@ -168,6 +183,17 @@ start_server() { # trustnet|kamailio
     esac
 }
 
+# PLACEMENT: every process of the running server on SERVER_CPU (taskset -a:
+# all its threads), the load generator on CPU 0.
+place_server() {
+    [ -n "$SERVER_CPU" ] || return 0
+    local pid
+    for pid in ${SERVER_PIDS//,/ }; do
+        taskset -a -p -c "$SERVER_CPU" "$pid" >/dev/null || die "cannot pin $pid to CPU $SERVER_CPU"
+    done
+}
+[ -z "$PLACEMENT" ] || SIPLOAD_WRAP=(taskset -c 0)
+
 stop_server() {
     bench_stop "$MAIN_PID"
     MAIN_PID=""
@@ -185,13 +211,18 @@ sipload() { # SERVER OUTFILE ARGS...: run the load generator against SERVER
 cat >"$RES/params" <<PARAMS
 ROUNDS=$ROUNDS MSG_CONNS=$MSG_CONNS MSG_RATE=$MSG_RATE MSG_SECONDS=$MSG_SECONDS
 REG_CONNS=$REG_CONNS REG_RATE=$REG_RATE REG_SECONDS=$REG_SECONDS IDLE_CONNS=$IDLE_CONNS
+PLACEMENT=$PLACEMENT
 PARAMS
 
 # --- machine ------------------------------------------------------------------------
 bench_machine "$(kamailio -v | head -1 | cut -d' ' -f2-3)"
 say "   Kamailio runs with ONE TCP worker (-N 1, tcp_children=1) and -x tlsf: with OpenSSL 3"
 say "   its 5.6.3 corrupts shared memory with more TLS workers (upstream issue 3791)."
-say "   trustnet runs one worker per CPU (its default)."
+if [ -n "$PLACEMENT" ]; then
+    say "   PLACEMENT=$PLACEMENT: trustnet runs ONE worker too; sipload on CPU 0, each server on CPU $SERVER_CPU."
+else
+    say "   trustnet runs one worker per CPU (its default)."
+fi
 
 # --- rounds of (1) and (2), alternating which server goes first ---------------------------
 if wants message || wants register; then
@@ -201,6 +232,7 @@ if wants message || wants register; then
         for s in $order; do
             say "-- round $r/$ROUNDS: $s"
             start_server "$s"
+            place_server
             if wants message; then
                 sipload "$s" "$RES/message.$s.$r" --scenario message --users m \
                     --conns "$MSG_CONNS" --rate "$MSG_RATE" --duration "$MSG_SECONDS" \
@@ -221,6 +253,7 @@ if wants idle; then
     for s in trustnet kamailio; do
         say "-- idle connections: $s ($IDLE_CONNS)"
         start_server "$s"
+        place_server
         sipload "$s" "$RES/idle.$s" --scenario idle --conns "$IDLE_CONNS"
         stop_server
     done

@@ -13,6 +13,7 @@
 #   bench_stop PID              SIGTERM, then SIGKILL after 5 s
 #   wait_listen ADDR PORT       wait (10 s at most) until something listens there
 #   run_sipload OUT ARGS...     sipload in the namespace, its key=value lines in OUT
+#                               (started through "${SIPLOAD_WRAP[@]}" if set, e.g. taskset)
 #   bench_machine [TEXT]        the machine, trustnet's commit, the load average
 #
 # The script sets BUILD, WORK and NS before sourcing this file.
@@ -22,6 +23,7 @@ SIPLOAD=$BUILD/bench/sipload
 RES=$WORK/results
 BENCH_NAME=${0##*/}
 BENCH_PIDS=" "   # servers running now, space-separated
+SIPLOAD_WRAP=()   # a command sipload is started through (taskset -c 0)
 
 say() { printf '%s\n' "$*"; }
 die() { printf '%s: %s\n' "$BENCH_NAME" "$*" >&2; exit 1; }
@@ -78,7 +80,7 @@ run_sipload() { # OUT ARGS...: the load average, then sipload's output, in OUT
     shift
     printf 'load %s\n' "$(cut -d' ' -f1-3 /proc/loadavg)" >"$out"
     mkdir -p "$RES/stderr"
-    inns "$SIPLOAD" --quiet "$@" >>"$out" 2>"$RES/stderr/${out##*/}" ||
+    inns "${SIPLOAD_WRAP[@]}" "$SIPLOAD" --quiet "$@" >>"$out" 2>"$RES/stderr/${out##*/}" ||
         { cat "$out" >&2; say "warning: sipload reported failures (see $out)"; }
 }
 
