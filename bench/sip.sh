@@ -289,6 +289,17 @@ thread_split() { # SCENARIO: how each server's CPU split over its threads (first
         "$(val "$RES/$1.trustnet.1" server_thread_cpu_pct), Kamailio" \
         "$(val "$RES/$1.kamailio.1" server_thread_cpu_pct)"
 }
+paired() { # SCENARIO: trustnet/Kamailio CPU per round (the two ran back to back), and their median
+    local r a b list=""
+    for ((r = 1; r <= ROUNDS; r++)); do
+        [ -f "$RES/$1.trustnet.$r" ] && [ -f "$RES/$1.kamailio.$r" ] || continue
+        a=$(val "$RES/$1.trustnet.$r" server_cpu_us_per_txn)
+        b=$(val "$RES/$1.kamailio.$r" server_cpu_us_per_txn)
+        list="$list $(ratio "$a" "$b")"
+    done
+    [ -n "$list" ] || return 0
+    say "   CPU ratio per round (paired):$list; median $(printf '%s\n' $list | median)"
+}
 negotiated() { # SCENARIO: the TLS version and suite each server chose (first round)
     say "   negotiated: trustnet $(val "$RES/$1.trustnet.1" tls) $(val "$RES/$1.trustnet.1" cipher)," \
         "Kamailio $(val "$RES/$1.kamailio.1" tls) $(val "$RES/$1.kamailio.1" cipher)"
@@ -304,6 +315,7 @@ if wants message; then
         b=$(collect "$RES/message.kamailio.*" $k)
         printf '   %-26s %12s %12s %8s\n' "$k" "$a" "$b" "$(ratio "$a" "$b")"
     done
+    paired message
     negotiated message
     thread_split message
     a=$(collect "$RES/message.trustnet.*" server_cpu_us_per_txn)
@@ -320,6 +332,7 @@ if wants register; then
         b=$(collect "$RES/register.kamailio.*" $k)
         printf '   %-26s %12s %12s %8s\n' "$k" "$a" "$b" "$(ratio "$a" "$b")"
     done
+    paired register
     negotiated register
     thread_split register
     a=$(collect "$RES/register.trustnet.*" server_cpu_us_per_txn)
