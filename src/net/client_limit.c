@@ -6,6 +6,8 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "common/hash.h"
+
 #define CLIENT_LIMIT_BUCKETS 4096
 
 struct client_count {
@@ -88,11 +90,7 @@ bool client_limit_exempt(struct client_limit *cl, const struct sockaddr *sa)
  * addresses, and should not be able to choose them into one chain. */
 static size_t bucket_of(const struct client_limit *cl, const struct client_key *key)
 {
-    uint64_t h = 1469598103934665603ull ^ cl->seed;
-    for (size_t i = 0; i < sizeof key->ip; i++) {
-        h ^= key->ip[i];
-        h *= 1099511628211ull;
-    }
+    uint64_t h = tn_fnv1a64(TN_FNV1A64_INIT ^ cl->seed, key->ip, sizeof key->ip);
     return (size_t)(h ^ (h >> 32)) % cl->n_buckets;
 }
 
