@@ -77,8 +77,6 @@ struct serve_ctx {
     const char *topology_file;
     const char *server_fqdn;
     mail_server *mail; /* the mail role next to the SIP ones, or NULL */
-    bool running;      /* later loads are SIGHUP reloads */
-    struct topology *loaded; /* read at start, for the first load_config */
 };
 
 static int copy_path(char *dst, size_t size, const char *path, tn_err *err)
@@ -117,27 +115,32 @@ static int map_server(const struct topology *topo, const struct topo_server *s,
     return 0;
 }
 
-/* The SIP server's configuration: at start from the topology cmd_serve
- * loaded, on SIGHUP from the file read again, which the mail role then
- * takes too (one reading for both roles). */
-static int load_config(struct sip_server_config *cfg, void *arg, tn_err *err)
+/* cfg from topo for our server; the SIP server holds topo from here
+ * (freed on failure). */
+static int take_topology(struct sip_server_config *cfg, const struct serve_ctx *ctx,
+                         struct topology *topo, tn_err *err)
 {
-    struct serve_ctx *ctx = arg;
-    struct topology *topo = ctx->loaded;
-    ctx->loaded = NULL;
-    if (topo == NULL &&
-        topology_load_server(ctx->topology_file, ctx->server_fqdn, &topo, err) < 0)
-        return -1;
-    tn_err mail_err;
-    if (ctx->running && ctx->mail != NULL && mail_server_reload(ctx->mail, topo, &mail_err) < 0)
-        tn_log(TN_LOG_ERROR, "smtp", "SIGHUP: mail configuration not reloaded: %s",
-               mail_err.msg);
     int rc = map_server(topo, topology_find_server(topo, ctx->server_fqdn), cfg, err);
     if (rc == 0)
-        cfg->topo = topo; /* the SIP server holds it from here */
+        cfg->topo = topo;
     else
         topology_free(topo);
     return rc;
+}
+
+/* SIGHUP: the file read again, for the SIP server and the mail role
+ * alike (one reading for both roles). */
+static int load_config(struct sip_server_config *cfg, void *arg, tn_err *err)
+{
+    struct serve_ctx *ctx = arg;
+    struct topology *topo = NULL;
+    if (topology_load_server(ctx->topology_file, ctx->server_fqdn, &topo, err) < 0)
+        return -1;
+    tn_err mail_err;
+    if (ctx->mail != NULL && mail_server_reload(ctx->mail, topo, &mail_err) < 0)
+        tn_log(TN_LOG_ERROR, "smtp", "SIGHUP: mail configuration not reloaded: %s",
+               mail_err.msg);
+    return take_topology(cfg, ctx, topo, err);
 }
 
 /* Where the server writes its metrics: "" when the topology has no
@@ -171,8 +174,7 @@ static int run_sip(struct serve_ctx *ctx, struct topology *topo, unsigned roles)
     tn_err err;
     struct sip_server_config cfg;
     sip_server_config_defaults(&cfg);
-    ctx->loaded = topo;
-    if (load_config(&cfg, ctx, &err) < 0) {
+    if (take_topology(&cfg, ctx, topo, &err) < 0) {
         tn_log(TN_LOG_ERROR, "serve", "%s", err.msg);
         return TN_EXIT_USAGE;
     }
@@ -185,7 +187,6 @@ static int run_sip(struct serve_ctx *ctx, struct topology *topo, unsigned roles)
             return TN_EXIT_REFUSED;
         }
     }
-    ctx->running = true;
     int rc = sip_server_run(&cfg, load_config, ctx, &err);
     mail_server_stop(ctx->mail);
     if (rc < 0) {

@@ -20,9 +20,10 @@
  * Both collect every problem (errors and warnings, each with the line and
  * column in the topology file) instead of stopping at the first one.
  * The loaded topology is read-only; all strings are owned by it and live
- * until its last holder calls topology_free().  Paths are absolute (relative paths in the file
- * are relative to the directory of the topology file).  DNS names keep the
- * case written in the file and are compared case-insensitively.
+ * until its last holder calls topology_free().  Paths are absolute
+ * (relative paths in the file are relative to the directory of the
+ * topology file).  DNS names keep the case written in the file and are
+ * compared case-insensitively.
  */
 #ifndef TN_TOPOLOGY_TOPOLOGY_H
 #define TN_TOPOLOGY_TOPOLOGY_H
