@@ -49,14 +49,28 @@ static void watch(struct conn *c)
     ev_io_set(c->worker->loop, c->fd, events, on_io, c);
 }
 
+/* One line per closed connection: why (when the closer said so; a NULL
+ * reason means a line already explained it) and what its end undid. */
+static void log_closed(const struct conn *c, const char *reason, const char *note)
+{
+    if (reason != NULL)
+        tn_log(TN_LOG_INFO, "conn", "closed peer=%s after %llu message%s: %s%s%s", c->peer,
+               (unsigned long long)c->messages_in, c->messages_in == 1 ? "" : "s", reason,
+               note[0] != '\0' ? "; " : "", note);
+    else if (note[0] != '\0')
+        tn_log(TN_LOG_INFO, "conn", "closed peer=%s: %s", c->peer, note);
+}
+
 static void finish_close(struct conn *c)
 {
     ev_loop *loop = c->worker->loop;
     ev_timer_cancel(loop, c->handshake_timer);
     ev_timer_cancel(loop, c->idle_timer);
     ev_io_forget(loop, c->fd); /* close() below takes it out of epoll */
+    char note[160] = "";
     if (c->handler->on_close != NULL)
-        c->handler->on_close(c, c->handler->ctx);
+        c->handler->on_close(c, c->handler->ctx, note, sizeof note);
+    log_closed(c, c->close_reason, note);
     if (c->tls != NULL) {
         if (c->state == CONN_OPEN)
             tls_conn_close(c->tls);
@@ -68,6 +82,7 @@ static void finish_close(struct conn *c)
     free(c->wbuf);
     free(c->expect_name);
     free(c->verdict);
+    free(c->close_reason);
     free(c);
 }
 
@@ -75,9 +90,10 @@ void conn_close(struct conn *c, const char *reason)
 {
     if (c->state == CONN_CLOSED)
         return;
-    if (reason != NULL)
-        tn_log(TN_LOG_INFO, "conn", "closed peer=%s after %llu messages: %s", c->peer,
-               (unsigned long long)c->messages_in, reason);
+    /* Logged when the handler has said what the end undid (finish_close);
+     * without memory for the copy, now and without that. */
+    if (reason != NULL && (c->close_reason = strdup(reason)) == NULL)
+        log_closed(c, reason, "");
     c->state = CONN_CLOSED;
     /* Never free under a caller's feet: the dispatcher finishes the close. */
     if (c->busy == 0)
@@ -447,6 +463,7 @@ static enum tls_io raw_read(struct conn *c, char *dst, size_t room, size_t *got)
 {
     if (c->tls != NULL)
         return tls_conn_read(c->tls, dst, room, got);
+    errno = 0;
     ssize_t n = recv(c->fd, dst, room, 0);
     *got = n > 0 ? (size_t)n : 0;
     if (n > 0)
@@ -454,6 +471,17 @@ static enum tls_io raw_read(struct conn *c, char *dst, size_t room, size_t *got)
     if (n == 0)
         return TLS_IO_CLOSED;
     return (errno == EAGAIN || errno == EINTR) ? TLS_IO_WANT_READ : TLS_IO_ERROR;
+}
+
+static const char *read_end_reason(enum tls_io io)
+{
+    if (io == TLS_IO_CLOSED)
+        return "closed by peer";
+    if (io == TLS_IO_TRUNCATED)
+        return "closed by peer without TLS close_notify";
+    if (errno == ECONNRESET)
+        return "connection reset by peer";
+    return errno == ETIMEDOUT ? "connection timed out (TCP)" : "read error";
 }
 
 /* Input read into the worker's scratch buffer goes straight to the
@@ -494,7 +522,7 @@ static void read_input(struct conn *c)
         if (io == TLS_IO_WANT_READ || io == TLS_IO_WANT_WRITE)
             return;
         if (io != TLS_IO_OK) {
-            conn_close(c, io == TLS_IO_CLOSED ? "closed by peer" : "read error");
+            conn_close(c, read_end_reason(io));
             return;
         }
         c->last_input_ms = ev_now_ms(c->worker->loop);

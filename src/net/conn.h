@@ -31,8 +31,10 @@ struct conn_handler {
     void (*on_open)(struct conn *c, void *ctx);
     /* TLS is up (or refused: c is closing); verdict in conn_tls(c). */
     void (*on_secure)(struct conn *c, void *ctx);
-    /* The connection is going away (after this, c is freed). */
-    void (*on_close)(struct conn *c, void *ctx);
+    /* The connection is going away (after this, c is freed).  What its
+     * end undid ("2 bindings dropped") may be written to note, a string
+     * of note_size bytes: it ends the connection's one "closed" line. */
+    void (*on_close)(struct conn *c, void *ctx, char *note, size_t note_size);
     /* May c be handed over to another worker?  NULL: never. */
     bool (*may_move)(struct conn *c, void *ctx);
     void *ctx;
@@ -75,6 +77,7 @@ struct conn {
     struct tls_expect expect;  /* outgoing: who the peer must be */
     char *expect_name;         /* outgoing: owned copy of expect.name */
     char *verdict;             /* set by on_secure for the log line, then freed */
+    char *close_reason;        /* closed: why, for the log line on the way out */
     bool client_counted;       /* accepted: counts for client in the group's
                                   per-client limit until it closes */
     struct client_key client;

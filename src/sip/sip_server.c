@@ -327,7 +327,7 @@ void sip_binding_gone(const struct loc_binding *b, const char *why, void *ctx)
         tn_log(TN_LOG_ERROR, "registrar", "%s: out of memory", b->aor);
 }
 
-static void on_close(struct conn *c, void *ctx)
+static void on_close(struct conn *c, void *ctx, char *note, size_t note_size)
 {
     struct sip_worker *sw = c->worker->app;
     fail_waiting_requests(sw, c);
@@ -348,8 +348,7 @@ static void on_close(struct conn *c, void *ctx)
         tn_log(TN_LOG_DEBUG, "registrar", "peer=%s %zu binding(s) kept for the next start",
                c->peer, dropped);
     else if (dropped > 0)
-        tn_log(TN_LOG_INFO, "registrar", "peer=%s connection gone: %zu binding(s) dropped",
-               c->peer, dropped);
+        tn_snprintf(note, note_size, "%zu binding%s dropped", dropped, dropped == 1 ? "" : "s");
 }
 
 /* Only a user's connection moves to the worker of the connection its

@@ -124,6 +124,9 @@ static int tls_failed(const struct smtp_io *io, enum tls_io r, const char *doing
 {
     if (r == TLS_IO_CLOSED)
         return tn_errf(err, "server closed the TLS session while we were %s", doing);
+    if (r == TLS_IO_TRUNCATED)
+        return tn_errf(err, "server closed the connection without TLS close_notify while we "
+                       "were %s", doing);
     const char *why = tls_conn_failure(io->tls);
     return tn_errf(err, "TLS error while %s%s%s", doing,
                    strcmp(why, "no failure") != 0 ? ": " : "",

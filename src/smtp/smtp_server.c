@@ -169,7 +169,7 @@ void smtp_server_session_free(void *session)
     free(s);
 }
 
-static void on_close(struct conn *c, void *ctx)
+static void on_close(struct conn *c, void *ctx, char *note, size_t note_size)
 {
     smtp_server_session_free(c->proto);
     c->proto = NULL;

@@ -31,7 +31,18 @@ enum tls_client_auth {
     TLS_CLIENT_CERT_REQUIRED, /* mutual TLS: no valid certificate, no session */
 };
 
-enum tls_io { TLS_IO_OK, TLS_IO_WANT_READ, TLS_IO_WANT_WRITE, TLS_IO_CLOSED, TLS_IO_ERROR };
+/* TLS_IO_CLOSED: the peer ended the session (close_notify);
+ * TLS_IO_TRUNCATED: after the handshake, the peer closed the TCP
+ * connection without close_notify (careless clients do; so would an
+ * attacker cutting the stream short). */
+enum tls_io {
+    TLS_IO_OK,
+    TLS_IO_WANT_READ,
+    TLS_IO_WANT_WRITE,
+    TLS_IO_CLOSED,
+    TLS_IO_TRUNCATED,
+    TLS_IO_ERROR
+};
 
 tls_config *tls_config_new(enum tls_side side, tn_err *err);
 void tls_config_free(tls_config *cfg);

@@ -49,6 +49,8 @@ struct tls_conn {
     struct tls_diag *diag;   /* NULL after tls_conn_release_diagnostics */
     bool trusted;            /* the verdict, kept after the release */
     bool advisory;           /* from the configuration: see tls_conn.h */
+    bool established;        /* the handshake completed (OpenSSL's own state
+                                says otherwise after a fatal error) */
     int peer_record_version; /* lowest record version the peer sent */
     int peer_hello_version;  /* a client's ClientHello legacy_version */
 };

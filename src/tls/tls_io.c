@@ -79,6 +79,15 @@ static void explain_failure(tls_conn *conn, int ssl_error)
     ERR_clear_error();
 }
 
+/* OpenSSL 3 reports a TCP end without close_notify as an SSL error with
+ * its own reason; older behaviour (a syscall error with errno 0) too. */
+static bool ended_without_close_notify(int ssl_error)
+{
+    if (ssl_error == SSL_ERROR_SYSCALL)
+        return ERR_peek_error() == 0 && errno == 0;
+    return ERR_GET_REASON(ERR_peek_error()) == SSL_R_UNEXPECTED_EOF_WHILE_READING;
+}
+
 static enum tls_io io_result(tls_conn *conn, int ret)
 {
     int e = SSL_get_error(conn->ssl, ret);
@@ -86,6 +95,13 @@ static enum tls_io io_result(tls_conn *conn, int ret)
     case SSL_ERROR_WANT_READ: return TLS_IO_WANT_READ;
     case SSL_ERROR_WANT_WRITE: return TLS_IO_WANT_WRITE;
     case SSL_ERROR_ZERO_RETURN: return TLS_IO_CLOSED;
+    case SSL_ERROR_SSL:
+    case SSL_ERROR_SYSCALL:
+        if (conn->established && ended_without_close_notify(e)) {
+            ERR_clear_error();
+            return TLS_IO_TRUNCATED;
+        }
+        /* fall through */
     default:
         if (!SSL_is_init_finished(conn->ssl) && conn->diag != NULL)
             explain_failure(conn, e);
@@ -106,6 +122,7 @@ enum tls_io tls_conn_handshake(tls_conn *conn)
     /* The record versions it watched only explain a failed handshake;
      * left in place, OpenSSL would call it twice for every record. */
     SSL_set_msg_callback(conn->ssl, NULL);
+    conn->established = true;
     conn->trusted = conn->diag->verdict.decided && conn->diag->verdict.trusted;
     /* A client always verifies; a server verified a certificate if one came. */
     if (SSL_is_server(conn->ssl) == 0 && !conn->diag->verdict.trusted && !conn->advisory) {
@@ -129,6 +146,7 @@ enum tls_io tls_conn_read(tls_conn *conn, void *buf, size_t len, size_t *got)
 {
     *got = 0;
     clear_stale_errors();
+    errno = 0; /* tells a TCP end (0) from a socket error after a failure */
     int ret = SSL_read_ex(conn->ssl, buf, len, got);
     return ret == 1 ? TLS_IO_OK : io_result(conn, ret);
 }

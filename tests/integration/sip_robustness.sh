@@ -50,6 +50,20 @@ connections=$((connections + 1))
 sip_wait_log "verdict=refused: peer does not speak TLS" 3
 expect_grep "verdict=refused: peer does not speak TLS" "$SIP_LOG" "plain TCP is logged as refused"
 
+# ---- how a connection's end is told ---------------------------------------------------
+# s_client sends close_notify when its input ends; sip_tls_client.py (below)
+# just closes the socket, which the log tells apart.
+sip_log_mark
+expect_exit 0 "openssl s_client: a CRLF ping, then close_notify at the end of its input" -- \
+    timeout 10 openssl s_client -connect "$SIP_ADDR:$SIP_PORT" -servername "$SIP_FQDN" \
+    -CAfile "$SIP_CA" < <(printf '\r\n\r\n')
+connections=$((connections + 1))
+if sip_wait_log "conn: closed peer=127\.0\.0\.1:[0-9]+ after [0-9]+ messages?: closed by peer$" 3; then
+    ok "a close_notify is logged as 'closed by peer'"
+else
+    not_ok "a close_notify is logged as 'closed by peer'"
+fi
+
 # ---- malformed input, keep-alive, size limits ---------------------------------------
 client "malformed CSeq: 400 naming CSeq, then OPTIONS on the same connection: 200" \
     "send:OPTIONS sip:corp.test SIP/2.0\r\n${HDRS}CSeq: banana OPTIONS\r\nContent-Length: 0\r\n\r\n" \
@@ -110,10 +124,10 @@ client "alice registers (MD5 digest), then her connection closes" \
     "send:${DREG}CSeq: 2 REGISTER\r\n{auth}\r\nContent-Length: 0\r\n\r\n" \
     'expect:^SIP/2.0 200 OK\r\n.*?\r\n\r\n'
 connections=$((connections + 1))
-if sip_wait_log "connection gone: 1 binding\(s\) dropped" 3; then
-    ok "the closed connection's binding is dropped"
+if sip_wait_log "conn: closed peer=.* after 2 messages: closed by peer without TLS close_notify; 1 binding dropped$" 3; then
+    ok "the closed connection's binding is dropped, on its closed line"
 else
-    not_ok "the closed connection's binding is dropped"
+    not_ok "the closed connection's binding is dropped, on its closed line"
 fi
 expect_stored "^alice@corp.test +[^ ]+ +[^ ]+ +0$" \
     "the store forgets the binding of a closed connection"

@@ -31,7 +31,7 @@ static size_t on_data(struct conn *c, const char *buf, size_t len, void *ctx)
     return len;
 }
 
-static void on_close(struct conn *c, void *ctx)
+static void on_close(struct conn *c, void *ctx, char *note, size_t note_size)
 {
     ev_loop_stop(c->worker->loop);
 }
