@@ -416,7 +416,7 @@ static void check_mailbox_routes(struct topo_ctx *ctx)
             continue;
         }
         for (size_t j = 0; j < t->n_servers; j++)
-            if ((t->servers[j].roles & TOPO_ROLE_MAIL) &&
+            if ((t->servers[j].roles & TOPO_ROLE_MAIL) && t->servers[j].fqdn != NULL &&
                 topo_name_eq(t->servers[j].fqdn, r->host.host))
                 ERR(ctx, r->pos, "mail route for %s: %s is one of our mail servers (the route "
                     "of our own domain names the mailbox host; this would loop)", dom,

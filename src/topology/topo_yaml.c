@@ -45,9 +45,11 @@ static struct topo_pos offset_pos(const char *buf, size_t len, size_t offset)
 
 static void syntax_error(struct builder *b, const yaml_parser_t *p, const char *buf, size_t len)
 {
-    struct topo_pos pos = p->error == YAML_READER_ERROR
-                              ? offset_pos(buf, len, p->problem_offset)
-                              : mark_pos(&p->problem_mark);
+    /* At the end of input, libyaml's mark may sit on a line after the
+     * last one (an unterminated last line): name the end itself. */
+    struct topo_pos pos = p->error == YAML_READER_ERROR ? offset_pos(buf, len, p->problem_offset)
+                          : p->problem_mark.index >= len ? offset_pos(buf, len, len)
+                                                         : mark_pos(&p->problem_mark);
     const char *problem = p->problem ? p->problem : "unknown problem";
     if (p->error == YAML_MEMORY_ERROR) {
         topo_diag(b->diags, TOPO_ERROR, pos, "out of memory while reading the YAML");

@@ -373,6 +373,34 @@ static void refused_yaml_features(void **state)
     expect_error("organisation: \"a\\0b\"\n", 1, "NUL");
 }
 
+/* A syntax error at the end of a file without a final newline is on its
+ * last line (libyaml's own mark is on the line after; found by
+ * fuzz/fuzz_topology.c). */
+static void syntax_error_at_the_end(void **state)
+{
+    expect_error("version: 1\norganisation: Corp\nsites", 3, "could not find expected ':'");
+}
+
+/* A mail server whose FQDN was refused, while our mail domain's route is
+ * checked against the mail servers: the error, not a crash (found by
+ * fuzz/fuzz_topology.c). */
+static void mail_server_with_a_bad_fqdn(void **state)
+{
+    expect_error(HEAD SITES
+                 "          - fqdn: mail:corp.test\n"        /* 17 */
+                 "            roles: [mail]\n"
+                 "            smtp_listen: 127.0.0.2:25\n"
+                 "            spool: spool\n"
+                 "            certificate: mail.pem\n"
+                 "            key: mail.key\n"
+                 "mail:\n"
+                 "  domains: [corp.test]\n"
+                 "mail_routes:\n"
+                 "  - domain: corp.test\n"
+                 "    host: mailstore.corp.test:25\n",
+                 17, "'mail:corp.test' is not a DNS name");
+}
+
 static void too_deep(void **state)
 {
     char yaml[256] = "organisation: ";
@@ -488,6 +516,8 @@ int main(void)
         cmocka_unit_test(warnings_do_not_fail),
         cmocka_unit_test(mailbox_routes),
         cmocka_unit_test(refused_yaml_features),
+        cmocka_unit_test(syntax_error_at_the_end),
+        cmocka_unit_test(mail_server_with_a_bad_fqdn),
         cmocka_unit_test(too_deep),
         cmocka_unit_test(huge),
         cmocka_unit_test(many_problems_all_reported),
