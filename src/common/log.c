@@ -2,7 +2,9 @@
 #include "common/log.h"
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -45,6 +47,33 @@ static const char *stamp(void)
     return text;
 }
 
+/* A record is one line whatever its text holds: names from peers
+ * (certificate subjects, SIP and SMTP fields) reach log lines, and a line
+ * break or terminal escape in one must not forge a record or a screen.
+ * Control bytes become \xNN; the text stays within TEXT_MAX. */
+static int escape_controls(char *text, int len)
+{
+    int n = 0;
+    for (int i = 0; i < len; i++)
+        n += (unsigned char)text[i] < 0x20 || text[i] == 0x7f;
+    if (n == 0)
+        return len;
+    char copy[TEXT_MAX];
+    memcpy(copy, text, (size_t)len);
+    int out = 0;
+    for (int i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)copy[i];
+        bool control = c < 0x20 || c == 0x7f;
+        if (out + (control ? 4 : 1) > TEXT_MAX - 1)
+            break;
+        if (control)
+            out += snprintf(text + out, 5, "\\x%02x", c);
+        else
+            text[out++] = (char)c;
+    }
+    return out;
+}
+
 void tn_log(enum tn_log_level level, const char *component, const char *fmt, ...)
 {
     if (level < min_level)
@@ -63,6 +92,7 @@ void tn_log(enum tn_log_level level, const char *component, const char *fmt, ...
         text = 0;
     if (text >= TEXT_MAX)
         text = TEXT_MAX - 1;
+    text = escape_controls(record + head, text);
     record[head + text] = '\n';
     /* One write per record: records from workers do not interleave. */
     /* A failure has nowhere to be reported. */

@@ -64,6 +64,26 @@ else
     not_ok "a close_notify is logged as 'closed by peer'"
 fi
 
+# ---- a certificate's name cannot forge a log record ------------------------------------
+# Its subject is the peer's own text: a line break in the CN must stay
+# inside the one record of the refused connection (escaped as \x0a).
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+    -keyout "$TMP/forger.key" -out "$TMP/forger.pem" \
+    -subj $'/CN=forger\nZ info tls: verdict=accepted' 2>/dev/null
+sip_log_mark
+expect_exit 1 "a client certificate whose CN holds a line break is refused" -- \
+    timeout 10 openssl s_client -connect "$SIP_ADDR:$SIP_PORT" -servername "$SIP_FQDN" \
+    -CAfile "$SIP_CA" -cert "$TMP/forger.pem" -key "$TMP/forger.key" < <(printf 'x')
+connections=$((connections + 1))
+sip_wait_log 'verdict=refused: self-signed certificate not trusted: CN=forger' 3
+forged=$(tail -n +$((SIP_LOG_MARK + 1)) "$SIP_LOG" | grep -c '^Z info tls' || true)
+if [ "$forged" = 0 ] && tail -n +$((SIP_LOG_MARK + 1)) "$SIP_LOG" |
+    grep -q 'cert="CN=forger\\x0aZ info tls: verdict=accepted".*verdict=refused'; then
+    ok "the CN's line break stays escaped inside the one refused-connection line"
+else
+    not_ok "the CN's line break stays escaped inside the one refused-connection line"
+fi
+
 # ---- malformed input, keep-alive, size limits ---------------------------------------
 client "malformed CSeq: 400 naming CSeq, then OPTIONS on the same connection: 200" \
     "send:OPTIONS sip:corp.test SIP/2.0\r\n${HDRS}CSeq: banana OPTIONS\r\nContent-Length: 0\r\n\r\n" \
