@@ -310,6 +310,24 @@ static void rfc5322_date(char *buf, size_t len)
                 months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
+/* A Received: comment holds printable ASCII with its specials quoted
+ * (RFC 5322 3.2.2): a certificate's name is the client's own text, and a
+ * line break in it would start a header of the client's choosing. */
+static void comment_text(char *dst, size_t len, const char *src)
+{
+    size_t out = 0;
+    for (; *src != '\0'; src++) {
+        unsigned char c = (unsigned char)*src;
+        bool special = c == '(' || c == ')' || c == '\\' || c == '"';
+        if (out + (special ? 2 : 1) >= len)
+            break;
+        if (special)
+            dst[out++] = '\\';
+        dst[out++] = c >= 0x20 && c < 0x7f ? (char)c : '?';
+    }
+    dst[out] = '\0';
+}
+
 /* What TLS protected the message, for Received: and the envelope. */
 static void describe_tls(struct session *s, char *summary, size_t slen, char *comment,
                          size_t clen)
@@ -318,10 +336,12 @@ static void describe_tls(struct session *s, char *summary, size_t slen, char *co
     summary[0] = comment[0] = '\0';
     if (tls == NULL)
         return;
-    char cert[300] = "";
+    char name[300] = "", cert[300] = "";
     X509 *peer = tls_conn_peer_cert(tls);
-    if (peer != NULL)
-        x509_text_short_name(X509_get_subject_name(peer), cert, sizeof cert);
+    if (peer != NULL) {
+        x509_text_short_name(X509_get_subject_name(peer), name, sizeof name);
+        comment_text(cert, sizeof cert, name);
+    }
     bool verified = s->client.internal_server[0] != '\0' || s->connector != NULL;
     tn_snprintf(summary, slen, "%s %s", tls_conn_version(tls), tls_conn_cipher(tls));
     if (peer == NULL)

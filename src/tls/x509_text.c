@@ -2,6 +2,7 @@
 #include "tls/x509_text.h"
 
 #include <arpa/inet.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -35,6 +36,24 @@ void x509_text_name(const X509_NAME *name, char *buf, size_t len)
         tn_strlcpy(buf, "(empty name)", len);
 }
 
+/* The CN is the certificate holder's own text: control bytes (a line
+ * break in a log record, a header) are written as \xNN, as the full name
+ * escapes them (RFC 2253 with ASN1_STRFLGS_ESC_CTRL). */
+static void append_escaped(char *buf, size_t len, const unsigned char *s, size_t n)
+{
+    size_t out = strlen(buf);
+    for (size_t i = 0; i < n; i++) {
+        bool control = s[i] < 0x20 || s[i] == 0x7f;
+        if (out + (control ? 4 : 1) >= len)
+            break;
+        if (control)
+            out += (size_t)snprintf(buf + out, 5, "\\x%02x", s[i]);
+        else
+            buf[out++] = (char)s[i];
+    }
+    buf[out] = '\0';
+}
+
 void x509_text_short_name(const X509_NAME *name, char *buf, size_t len)
 {
     int idx = name ? X509_NAME_get_index_by_NID(name, NID_commonName, -1) : -1;
@@ -48,7 +67,8 @@ void x509_text_short_name(const X509_NAME *name, char *buf, size_t len)
     if (n < 0 || memchr(utf8, '\0', (size_t)n) != NULL) {
         tn_strlcpy(buf, "?", len);
     } else {
-        tn_snprintf(buf, len, "CN=%.*s", n, (const char *)utf8);
+        tn_strlcpy(buf, "CN=", len);
+        append_escaped(buf, len, utf8, (size_t)n);
     }
     OPENSSL_free(utf8);
 }

@@ -15,7 +15,8 @@
 /* "CN=fe1.corp.example, O=Corp" (RFC 2253 order, most specific first). */
 void x509_text_name(const X509_NAME *name, char *buf, size_t len);
 
-/* The CN of name if it has one, else the whole name as above. */
+/* The CN of name if it has one (control bytes written as \xNN), else the
+ * whole name as above. */
 void x509_text_short_name(const X509_NAME *name, char *buf, size_t len);
 
 /* "2026-01-01 12:00:00 UTC" */

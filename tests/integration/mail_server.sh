@@ -89,6 +89,23 @@ expect_grep 'with ESMTPS id' "$F" "Received: says ESMTPS over TLS"
 expect_grep 'using TLSv1\.3 with cipher TLS_[A-Z0-9_]+; no client certificate' "$F" \
     "Received: records TLS version, cipher and no client certificate"
 
+# A client certificate's name is the client's own text: a line break in
+# its CN must not start a header of the client's choosing in Received:.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+    -keyout forger.key -out forger.pem -subj $'/CN=forger\r\nX-Forged: (yes)' 2>/dev/null
+send "STARTTLS with a self-signed certificate whose CN holds CR LF" 0 --from s@example.test \
+    --to alice@corp.test --header "Subject: forged-cn-1" --tls --tls-cert forger.pem \
+    --tls-key forger.key
+mail_wait_sink mbox "Subject: forged-cn-1"
+F=$(mail_sink_file mbox "Subject: forged-cn-1")
+if [ -n "$F" ] && ! grep -q '^X-Forged' "$F" &&
+    grep -qF 'client certificate "CN=forger\\x0d\\x0aX-Forged: \(yes\)" not verified' "$F"; then
+    ok "Received: holds the CN escaped, and no header of the client's making"
+else
+    not_ok "Received: holds the CN escaped, and no header of the client's making" \
+        "$(grep -A3 '^Received' "${F:-/dev/null}")"
+fi
+
 # ---- relay rules ---------------------------------------------------------------
 send "relay to another domain from an unknown client: refused" 24 --from s@example.test \
     --to bob@other.test
