@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "common/fdio.h"
+#include "common/str.h"
 
 #define TEXT_MAX 2048  /* the message, truncated beyond */
 #define PREFIX_MAX 128 /* stamp, level and component */
@@ -53,25 +54,16 @@ static const char *stamp(void)
  * Control bytes become \xNN; the text stays within TEXT_MAX. */
 static int escape_controls(char *text, int len)
 {
-    int n = 0;
-    for (int i = 0; i < len; i++)
-        n += (unsigned char)text[i] < 0x20 || text[i] == 0x7f;
-    if (n == 0)
+    bool clean = true;
+    for (int i = 0; i < len && clean; i++)
+        clean = (unsigned char)text[i] >= 0x20 && text[i] != 0x7f;
+    if (clean)
         return len;
     char copy[TEXT_MAX];
     memcpy(copy, text, (size_t)len);
-    int out = 0;
-    for (int i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)copy[i];
-        bool control = c < 0x20 || c == 0x7f;
-        if (out + (control ? 4 : 1) > TEXT_MAX - 1)
-            break;
-        if (control)
-            out += snprintf(text + out, 5, "\\x%02x", c);
-        else
-            text[out++] = (char)c;
-    }
-    return out;
+    text[0] = '\0';
+    tn_append_printable(text, TEXT_MAX, copy, (size_t)len);
+    return (int)strlen(text);
 }
 
 void tn_log(enum tn_log_level level, const char *component, const char *fmt, ...)

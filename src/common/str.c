@@ -22,6 +22,32 @@ int tn_hex_encode(char *dst, size_t dstsize, const unsigned char *in, size_t n)
     return 0;
 }
 
+int tn_append_printable(char *dst, size_t dstsize, const char *s, size_t n)
+{
+    static const char digits[] = "0123456789abcdef";
+    if (dstsize == 0)
+        return -1;
+    size_t out = strnlen(dst, dstsize - 1);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        bool control = c < 0x20 || c == 0x7f;
+        if (out + (control ? 4 : 1) > dstsize - 1) {
+            dst[out] = '\0';
+            return -1;
+        }
+        if (control) {
+            dst[out++] = '\\';
+            dst[out++] = 'x';
+            dst[out++] = digits[c >> 4];
+            dst[out++] = digits[c & 0x0f];
+        } else {
+            dst[out++] = (char)c;
+        }
+    }
+    dst[out] = '\0';
+    return 0;
+}
+
 int tn_strlcpy(char *dst, const char *src, size_t dstsize)
 {
     if (dstsize == 0)

@@ -24,6 +24,13 @@ int tn_appendf(char *dst, size_t dstsize, const char *fmt, ...)
  * Returns 0, or -1 (dst empty) if dstsize < 2n + 1. */
 int tn_hex_encode(char *dst, size_t dstsize, const unsigned char *in, size_t n);
 
+/* Append the n bytes of s (a peer's text: a certificate name, a protocol
+ * field) to the string in dst, each control byte (below 0x20, and 0x7f)
+ * written as \xNN, so that the result is one line of visible text.  Cut
+ * between characters, never inside an escape.  Returns 0, or -1 on
+ * truncation. */
+int tn_append_printable(char *dst, size_t dstsize, const char *s, size_t n);
+
 /* ASCII-only case-insensitive comparison of two counted strings. */
 bool tn_ascii_caseeq(const char *a, size_t alen, const char *b, size_t blen);
 

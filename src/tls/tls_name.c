@@ -158,12 +158,14 @@ struct name_scan {
 static void note_presented(struct name_scan *scan, const struct presented *p,
                            enum tls_name_match m)
 {
+    /* The names are the certificate holder's text: control bytes as \xNN. */
     const char *sep = scan->names[0] ? ", " : "";
-    if (tn_appendf(scan->names, sizeof scan->names, "%s%.*s", sep, (int)p->len, p->text) < 0)
+    if (tn_appendf(scan->names, sizeof scan->names, "%s", sep) < 0 ||
+        tn_append_printable(scan->names, sizeof scan->names, p->text, p->len) < 0)
         tn_strlcpy(scan->names + sizeof scan->names - 5, "...", 4);
-    if (m == TLS_NAME_MATCH && scan->best != TLS_NAME_MATCH)
-        tn_snprintf(scan->matched, sizeof scan->matched, "%s:%.*s", p->tag,
-                    (int)p->len, p->text);
+    if (m == TLS_NAME_MATCH && scan->best != TLS_NAME_MATCH &&
+        tn_snprintf(scan->matched, sizeof scan->matched, "%s:", p->tag) == 0)
+        tn_append_printable(scan->matched, sizeof scan->matched, p->text, p->len);
     /* Keep the most telling outcome: a match, else a refused wildcard,
      * else a malformed pattern, else a plain mismatch. */
     if (m < scan->best)

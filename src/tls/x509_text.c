@@ -2,7 +2,6 @@
 #include "tls/x509_text.h"
 
 #include <arpa/inet.h>
-#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -36,24 +35,6 @@ void x509_text_name(const X509_NAME *name, char *buf, size_t len)
         tn_strlcpy(buf, "(empty name)", len);
 }
 
-/* The CN is the certificate holder's own text: control bytes (a line
- * break in a log record, a header) are written as \xNN, as the full name
- * escapes them (RFC 2253 with ASN1_STRFLGS_ESC_CTRL). */
-static void append_escaped(char *buf, size_t len, const unsigned char *s, size_t n)
-{
-    size_t out = strlen(buf);
-    for (size_t i = 0; i < n; i++) {
-        bool control = s[i] < 0x20 || s[i] == 0x7f;
-        if (out + (control ? 4 : 1) >= len)
-            break;
-        if (control)
-            out += (size_t)snprintf(buf + out, 5, "\\x%02x", s[i]);
-        else
-            buf[out++] = (char)s[i];
-    }
-    buf[out] = '\0';
-}
-
 void x509_text_short_name(const X509_NAME *name, char *buf, size_t len)
 {
     int idx = name ? X509_NAME_get_index_by_NID(name, NID_commonName, -1) : -1;
@@ -67,8 +48,9 @@ void x509_text_short_name(const X509_NAME *name, char *buf, size_t len)
     if (n < 0 || memchr(utf8, '\0', (size_t)n) != NULL) {
         tn_strlcpy(buf, "?", len);
     } else {
+        /* the holder's own text: control bytes as \xNN */
         tn_strlcpy(buf, "CN=", len);
-        append_escaped(buf, len, utf8, (size_t)n);
+        tn_append_printable(buf, len, (const char *)utf8, (size_t)n);
     }
     OPENSSL_free(utf8);
 }
@@ -185,8 +167,8 @@ static void append_general_name(char *buf, size_t len, const GENERAL_NAME *gn)
     int n = ASN1_STRING_length(s);
     if (memchr(data, '\0', (size_t)n) != NULL)
         tn_appendf(buf, len, "%s%s:(name with NUL byte)", sep, tag);
-    else
-        tn_appendf(buf, len, "%s%s:%.*s", sep, tag, n, (const char *)data);
+    else if (tn_appendf(buf, len, "%s%s:", sep, tag) == 0)
+        tn_append_printable(buf, len, (const char *)data, (size_t)n);
 }
 
 void x509_text_sans(const X509 *cert, char *buf, size_t len)

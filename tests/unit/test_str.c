@@ -59,6 +59,30 @@ static void hex_encode_refuses_a_short_buffer(void **state)
     assert_string_equal(out, "deadbeef");
 }
 
+static void append_printable_escapes_control_bytes(void **state)
+{
+    char buf[64] = "CN=";
+    const char text[] = "a\r\nb\x1b\x7f\xc3\xa9 (ok)";
+    assert_int_equal(tn_append_printable(buf, sizeof buf, text, sizeof text - 1), 0);
+    assert_string_equal(buf, "CN=a\\x0d\\x0ab\\x1b\\x7f\xc3\xa9 (ok)");
+    char nul[16] = "";
+    assert_int_equal(tn_append_printable(nul, sizeof nul, "a\0b", 3), 0);
+    assert_string_equal(nul, "a\\x00b");
+}
+
+static void append_printable_cuts_between_characters(void **state)
+{
+    char buf[7] = "ab";
+    /* "abc" fits; "\x0a" after it would need 4 of the 3 bytes left */
+    assert_int_equal(tn_append_printable(buf, sizeof buf, "c\nd", 3), -1);
+    assert_string_equal(buf, "abc");
+    char full[4] = "abc";
+    assert_int_equal(tn_append_printable(full, sizeof full, "d", 1), -1);
+    assert_string_equal(full, "abc");
+    assert_int_equal(tn_append_printable(full, sizeof full, "", 0), 0);
+    assert_int_equal(tn_append_printable(full, 0, "d", 1), -1);
+}
+
 static void ascii_caseeq_compares_lengths_and_ascii_only(void **state)
 {
     assert_true(tn_ascii_caseeq("Corp.TEST", 9, "corp.test", 9));
@@ -74,6 +98,8 @@ int main(void)
         cmocka_unit_test(snprintf_and_appendf_report_truncation),
         cmocka_unit_test(hex_encode_writes_lower_case_digits),
         cmocka_unit_test(hex_encode_refuses_a_short_buffer),
+        cmocka_unit_test(append_printable_escapes_control_bytes),
+        cmocka_unit_test(append_printable_cuts_between_characters),
         cmocka_unit_test(ascii_caseeq_compares_lengths_and_ascii_only),
     };
     return cmocka_run_group_tests_name("str", tests, NULL, NULL);
