@@ -126,6 +126,7 @@ struct server_pid {
     int ntids;          /* its threads at the start of the phase */
     int tids[MAX_THREADS];
     long long tid_ticks[2][MAX_THREADS];
+    char tid_names[MAX_THREADS][16]; /* /proc/PID/task/TID/comm: "sip-w0" */
 };
 
 static struct opts {
@@ -233,6 +234,24 @@ static long long proc_cpu_ticks(int pid)
     return proc_cpu_ticks_of(pid, 0);
 }
 
+/* A thread's name (its comm, spaces and ':' or ',' as '_'), "?" if gone. */
+static void read_thread_name(int pid, int tid, char *name, size_t len)
+{
+    char path[96];
+    snprintf(path, sizeof path, "/proc/%d/task/%d/comm", pid, tid);
+    FILE *f = fopen(path, "r");
+    size_t n = f != NULL ? fread(name, 1, len - 1, f) : 0;
+    if (f != NULL)
+        fclose(f);
+    name[n] = '\0';
+    name[strcspn(name, "\n")] = '\0';
+    for (char *c = name; *c; c++)
+        if (*c == ' ' || *c == ':' || *c == ',' || *c == '=')
+            *c = '_';
+    if (name[0] == '\0')
+        snprintf(name, len, "?");
+}
+
 /* The threads of p now (phase 0) and their ticks; the same threads'
  * ticks again in phase 1 (a thread gone by then counts what it had). */
 static void read_thread_ticks(struct server_pid *p, int phase)
@@ -247,6 +266,8 @@ static void read_thread_ticks(struct server_pid *p, int phase)
                 p->tids[p->ntids++] = atoi(e->d_name);
         if (d != NULL)
             closedir(d);
+        for (int i = 0; i < p->ntids; i++)
+            read_thread_name(p->pid, p->tids[i], p->tid_names[i], sizeof p->tid_names[i]);
     }
     for (int i = 0; i < p->ntids; i++) {
         long long t = proc_cpu_ticks_of(p->pid, p->tids[i]);
@@ -1067,30 +1088,38 @@ static void setup_connections(int upto, double deadline_s)
     }
 }
 
-static int cmp_ll_desc(const void *a, const void *b)
+struct thread_share {
+    long long ticks;
+    const char *name;
+};
+
+static int cmp_share_desc(const void *a, const void *b)
 {
-    long long x = *(const long long *)a, y = *(const long long *)b;
+    long long x = ((const struct thread_share *)a)->ticks;
+    long long y = ((const struct thread_share *)b)->ticks;
     return (y > x) - (y < x);
 }
 
 /* How the servers' CPU time split over their threads (every process's,
- * busiest first, in percent of the total): whether the load used both
+ * busiest first, as NAME:PERCENT of the total): whether the load used both
  * cores, or one did all the work. */
 static void print_thread_split(void)
 {
-    long long all[MAX_PIDS * MAX_THREADS], total = 0;
+    static struct thread_share all[MAX_PIDS * MAX_THREADS];
+    long long total = 0;
     int n = 0;
     for (int i = 0; i < o.npids; i++)
         for (int k = 0; k < o.pids[i].ntids; k++) {
-            all[n] = o.pids[i].tid_ticks[1][k] - o.pids[i].tid_ticks[0][k];
-            total += all[n++];
+            all[n].ticks = o.pids[i].tid_ticks[1][k] - o.pids[i].tid_ticks[0][k];
+            all[n].name = o.pids[i].tid_names[k];
+            total += all[n++].ticks;
         }
     if (total <= 0)
         return;
-    qsort(all, (size_t)n, sizeof all[0], cmp_ll_desc);
+    qsort(all, (size_t)n, sizeof all[0], cmp_share_desc);
     printf("server_thread_cpu_pct=");
-    for (int i = 0; i < n && i < 4 && all[i] > 0; i++)
-        printf("%s%.0f", i ? "," : "", 100.0 * (double)all[i] / (double)total);
+    for (int i = 0; i < n && i < 4 && all[i].ticks > 0; i++)
+        printf("%s%s:%.0f", i ? "," : "", all[i].name, 100.0 * (double)all[i].ticks / (double)total);
     printf("\n");
 }
 

@@ -71,11 +71,18 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
     -keyout "$TMP/forger.key" -out "$TMP/forger.pem" \
     -subj $'/CN=forger\nZ info tls: verdict=accepted' 2>/dev/null
 sip_log_mark
-expect_exit 1 "a client certificate whose CN holds a line break is refused" -- \
-    timeout 10 openssl s_client -connect "$SIP_ADDR:$SIP_PORT" -servername "$SIP_FQDN" \
-    -CAfile "$SIP_CA" -cert "$TMP/forger.pem" -key "$TMP/forger.key" < <(printf 'x')
+# (s_client's exit status depends on whether the server's alert arrives
+# before it stops: TLS 1.3 judges the client certificate after the client
+# is done; the log says what the server decided)
+timeout 10 openssl s_client -connect "$SIP_ADDR:$SIP_PORT" -servername "$SIP_FQDN" \
+    -CAfile "$SIP_CA" -cert "$TMP/forger.pem" -key "$TMP/forger.key" < <(printf 'x') \
+    >"$TMP/forger.out" 2>&1 || true
 connections=$((connections + 1))
-sip_wait_log 'verdict=refused: self-signed certificate not trusted: CN=forger' 3
+if sip_wait_log 'verdict=refused: self-signed certificate not trusted: CN=forger' 3; then
+    ok "a client certificate whose CN holds a line break is refused"
+else
+    not_ok "a client certificate whose CN holds a line break is refused" "$(tail -5 "$TMP/forger.out")"
+fi
 forged=$(tail -n +$((SIP_LOG_MARK + 1)) "$SIP_LOG" | grep -c '^Z info tls' || true)
 if [ "$forged" = 0 ] && tail -n +$((SIP_LOG_MARK + 1)) "$SIP_LOG" |
     grep -q 'cert="CN=forger\\x0aZ info tls: verdict=accepted".*verdict=refused'; then
